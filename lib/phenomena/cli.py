@@ -1,0 +1,113 @@
+"""Command line: `phenomena list | run NAME | report`, and `python -m experiments.NAME`.
+
+Bad input (unknown experiment, profile or `--set` key, a mistyped value, seeds < 1) prints
+one line to stderr and exits with status 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from phenomena.config import ConfigError, parse_assignments
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="quick", help="smoke | quick (CPU default) | full (GPU)")
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the profile's)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. --set train.lr=0.3 (repeatable)")
+    parser.add_argument("--results-dir", type=Path, default=None,
+                        help="where results go (default: $PHENOMENA_RESULTS or ./results)")
+
+
+def _print_verdicts(name: str, outcome) -> None:
+    print(f"{name}: {len(outcome.verdicts)} claims decided in {outcome.seconds:.1f} s "
+          f"-> {outcome.folder}")
+    for v in outcome.verdicts:
+        flag = "" if v.matches_expected else f"   (expected {v.claim.expected})"
+        print(f"  {v.claim.id:42s} {v.verdict:15s} {v.statistic} = {v.interval}{flag}")
+
+
+def _run(name: str, args) -> int:
+    from phenomena.runner import execute
+
+    outcome = execute(name, args.profile, args.seeds, parse_assignments(args.overrides),
+                      args.results_dir)
+    _print_verdicts(name, outcome)
+    return 0
+
+
+def _list(args) -> int:
+    from phenomena import results as results_io
+    from phenomena.report import latest_summary
+    from phenomena.runner import experiment_names, load_experiment
+
+    root = args.results_dir or results_io.default_results_dir()
+    for name in experiment_names():
+        module = load_experiment(name)
+        profile, summary = latest_summary(root, name)
+        verdicts = {c["id"]: c["verdict"] for c in (summary or {}).get("claims", [])}
+        print(f"{name}  ({profile or 'not run'})")
+        for claim in module.CLAIMS:
+            print(f"  {claim.id:42s} {verdicts.get(claim.id, '-'):15s} expected {claim.expected}")
+    return 0
+
+
+def _report(args) -> int:
+    from phenomena import results as results_io
+    from phenomena.report import write_report
+
+    path = write_report(args.results_dir or results_io.default_results_dir())
+    print(f"wrote {path}")
+    return 0
+
+
+def _guarded(action) -> int:
+    try:
+        return action()
+    except ConfigError as error:  # includes UsageError
+        sys.stderr.write(f"phenomena: error: {error}\n")
+        return EXIT_USAGE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `phenomena` command."""
+    parser = _Parser(prog="phenomena", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    listing = commands.add_parser("list", help="experiments, their claims and last verdicts")
+    listing.add_argument("--results-dir", type=Path, default=None)
+    run = commands.add_parser("run", help="run one experiment")
+    run.add_argument("name")
+    _add_run_flags(run)
+    report = commands.add_parser("report", help="write results/REPORT.md")
+    report.add_argument("--results-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        return _guarded(lambda: _list(args))
+    if args.command == "run":
+        return _guarded(lambda: _run(args.name, args))
+    return _guarded(lambda: _report(args))
+
+
+def experiment_main(module_name: str, argv: list[str] | None = None) -> int:
+    """Entry point of `python -m experiments.NAME`: the same flags as `phenomena run NAME`."""
+    name = module_name.rsplit(".", 1)[-1]
+    parser = _Parser(prog=f"python -m experiments.{name}")
+    _add_run_flags(parser)
+    args = parser.parse_args(argv)
+    return _guarded(lambda: _run(name, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Experiment configuration: frozen dataclasses, named profiles and typed `--set` overrides.
+
+Every experiment describes its knobs as a tree of frozen dataclasses. Profiles (`smoke`,
+`quick`, `full`) and command-line overrides are both flat mappings of dotted keys
+(`"train.lr"`) to values; `apply_overrides` checks every key exists and every value has the
+field's type before building a new config, so a typo fails loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A bad configuration value or key; the CLI reports it in one line and exits 2."""
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise `ConfigError(message)` unless `condition` holds (for `__post_init__` checks)."""
+    if not condition:
+        raise ConfigError(message)
+
+
+def _field_types(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _parse_scalar(text: str, kind: type, key: str):
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"--set {key}: expected true/false, got {text!r}")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"--set {key}: expected an integer, got {text!r}") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"--set {key}: expected a number, got {text!r}") from None
+    if kind is str:
+        return text
+    raise ConfigError(f"--set {key}: fields of type {kind} cannot be set from the command line")
+
+
+def _coerce(value: Any, kind: Any, key: str):
+    """Return `value` converted to `kind`, parsing strings; raise ConfigError on a mismatch."""
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        (item_kind, *rest) = typing.get_args(kind)
+        if isinstance(value, str):
+            parts = [p for p in value.strip("()[] ").split(",") if p.strip()]
+            return tuple(_parse_scalar(p.strip(), item_kind, key) for p in parts)
+        if not isinstance(value, (tuple, list)):
+            raise ConfigError(f"{key}: expected a tuple, got {value!r}")
+        return tuple(_coerce(v, item_kind, key) for v in value)
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"{key}: union-typed fields are not supported")
+    if isinstance(value, str) and kind is not str:
+        return _parse_scalar(value, kind, key)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true/false, got {value!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if kind in (float, str) and not isinstance(value, kind):
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _set(config, path: list[str], value: Any, full_key: str):
+    name, rest = path[0], path[1:]
+    types_ = _field_types(type(config))
+    if name not in types_:
+        valid = ", ".join(sorted(types_))
+        raise ConfigError(f"unknown config key {full_key!r} (valid here: {valid})")
+    current = getattr(config, name)
+    if rest:
+        if not dataclasses.is_dataclass(current):
+            raise ConfigError(f"unknown config key {full_key!r}: {name!r} has no sub-keys")
+        return dataclasses.replace(config, **{name: _set(current, rest, value, full_key)})
+    if dataclasses.is_dataclass(current):
+        raise ConfigError(f"config key {full_key!r} is a section; set one of its fields")
+    return dataclasses.replace(config, **{name: _coerce(value, types_[name], full_key)})
+
+
+def apply_overrides(config, overrides: Mapping[str, Any]):
+    """Return `config` with each dotted key of `overrides` replaced, type-checked.
+
+    String values are parsed into the field's type (so `"0.3"` becomes `0.3` for a float
+    field); other values must already have that type.
+    """
+    for key, value in overrides.items():
+        config = _set(config, key.split("."), value, key)
+    return config
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, str]:
+    """Parse `["a.b=1", ...]` from `--set` flags into a dict; raise ConfigError if malformed."""
+    parsed = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def to_dict(config) -> dict:
+    """The config as nested plain dicts (for `config.json`)."""
+    return dataclasses.asdict(config)

@@ -1,0 +1,82 @@
+"""Datasets, all made offline: MNIST-1D (generated, cached as .npz) and synthetic tasks.
+
+Nothing here downloads. MNIST-1D is generated with `mnist1d.data.make_dataset` (about a second)
+and cached under `$PHENOMENA_CACHE` (default `~/.cache/phenomena`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+MNIST1D_CLASSES = 10
+
+
+def cache_dir() -> Path:
+    """Where generated datasets and the JAX compilation cache live."""
+    return Path(os.environ.get("PHENOMENA_CACHE", Path.home() / ".cache" / "phenomena"))
+
+
+def mnist1d(seed: int = 42) -> dict[str, np.ndarray]:
+    """MNIST-1D (Greydanus 2020): 4000 train and 1000 test signals of length 40, 10 classes.
+
+    Returns float32 `x`, `x_test` of shape (n, 40) and int32 `y`, `y_test`. The default seed
+    is the package's own, so this is the standard dataset; other seeds give fresh draws.
+    """
+    path = cache_dir() / f"mnist1d_seed{seed}.npz"
+    if not path.exists():
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        args = get_dataset_args()
+        args.seed = seed
+        raw = make_dataset(args)  # generates offline; `get_dataset` would download
+        arrays = {
+            "x": raw["x"].astype(np.float32), "y": raw["y"].astype(np.int32),
+            "x_test": raw["x_test"].astype(np.float32), "y_test": raw["y_test"].astype(np.int32),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a concurrent or interrupted run never reads half a file.
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as f:
+            np.savez(f, **arrays)
+        os.replace(f.name, path)
+    with np.load(path) as stored:
+        return {k: stored[k] for k in stored.files}
+
+
+def mnist1d_splits(seed: int = 42, train_size: int = 0) -> dict[str, dict[str, jnp.ndarray]]:
+    """MNIST-1D as `{"train": {"x", "y"}, "test": {"x", "y"}}` device arrays.
+
+    `train_size > 0` keeps the first that many training examples (a fixed subset).
+    """
+    raw = mnist1d(seed)
+    n = train_size or len(raw["y"])
+    return {
+        "train": {"x": jnp.asarray(raw["x"][:n]), "y": jnp.asarray(raw["y"][:n])},
+        "test": {"x": jnp.asarray(raw["x_test"]), "y": jnp.asarray(raw["y_test"])},
+    }
+
+
+def sparse_linear_regression(key: jax.Array, n: int, p: int, k: int, noise: float):
+    """y = X w* + ε with `k` of `p` inputs informative; pure in `key`, so it vmaps over seeds.
+
+    X ~ N(0, 1); the informative weights have random signs and magnitudes in [1, 2], so every
+    one of them stands clear of the noise; ε ~ N(0, noise²). Returns `{"x", "y", "w_true"}`.
+    """
+    kx, kw, ks, kperm, ke = jax.random.split(key, 5)
+    x = jax.random.normal(kx, (n, p))
+    magnitude = jax.random.uniform(kw, (k,), minval=1.0, maxval=2.0)
+    sign = jnp.where(jax.random.bernoulli(ks, 0.5, (k,)), 1.0, -1.0)
+    support = jax.random.permutation(kperm, p)[:k]
+    w_true = jnp.zeros(p).at[support].set(sign * magnitude)
+    y = x @ w_true + noise * jax.random.normal(ke, (n,))
+    return {"x": x, "y": y[:, None], "w_true": w_true}
+
+
+def uniform_grid(n: int, low: float = -1.0, high: float = 1.0) -> jnp.ndarray:
+    """`n` evenly spaced 1-D inputs in [low, high], shape (n, 1)."""
+    return jnp.linspace(low, high, n)[:, None]

@@ -1,0 +1,135 @@
+"""Flax NNX models behind a pure functional boundary.
+
+Models return `(output, intermediates)`: the intermediates hold every hidden layer's
+pre-activation, so probes (dead units, activation statistics) need no extra plumbing.
+`create` builds one model per seed with `jax.vmap` and returns the shared `graphdef` plus a
+`State` pytree with a leading seed axis; training code only ever carries that `State`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from phenomena.config import check
+from phenomena.runtime import shard_runs
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "identity": lambda x: x,
+    "sigmoid": jax.nn.sigmoid,
+    "tanh": jnp.tanh,
+    "relu": jax.nn.relu,
+    "leaky_relu": jax.nn.leaky_relu,  # negative slope 0.01
+    "elu": jax.nn.elu,
+    "gelu": jax.nn.gelu,
+    "swish": jax.nn.swish,
+}
+# PReLU has a learned negative slope, so it is a module rather than a function.
+LEARNED_ACTIVATIONS = ("prelu",)
+PRELU_INIT_SLOPE = 0.25  # He et al. 2015
+
+INITIALIZERS = {
+    "glorot_normal": jax.nn.initializers.glorot_normal(),
+    "glorot_uniform": jax.nn.initializers.glorot_uniform(),
+    "he_normal": jax.nn.initializers.he_normal(),
+    "he_uniform": jax.nn.initializers.he_uniform(),
+    "lecun_normal": jax.nn.initializers.lecun_normal(),
+    "orthogonal": jax.nn.initializers.orthogonal(),
+}
+
+NORMALIZATIONS = ("none", "layer", "batch")
+
+
+@dataclasses.dataclass(frozen=True)
+class MLPConfig:
+    """A fully connected network: `depth` hidden layers of `width` units."""
+
+    width: int = 64
+    depth: int = 3
+    activation: str = "relu"
+    init: str = "he_normal"
+    bias: bool = True
+    norm: str = "none"
+
+    def __post_init__(self):
+        check(self.width > 0, f"model.width must be positive, got {self.width}")
+        check(self.depth >= 0, f"model.depth must be >= 0, got {self.depth}")
+        names = (*ACTIVATIONS, *LEARNED_ACTIVATIONS)
+        check(self.activation in names,
+              f"model.activation must be one of {', '.join(names)}; got {self.activation!r}")
+        check(self.init in INITIALIZERS,
+              f"model.init must be one of {', '.join(INITIALIZERS)}; got {self.init!r}")
+        check(self.norm in NORMALIZATIONS,
+              f"model.norm must be one of {', '.join(NORMALIZATIONS)}; got {self.norm!r}")
+
+
+class MLP(nnx.Module):
+    """Multilayer perceptron returning `(logits, {"preacts": (z_1, ..., z_L)})`.
+
+    `z_l` is layer l's pre-activation (after normalization, i.e. what the nonlinearity sees),
+    the quantity that defines a dead unit and whose bias gradient measures vanishing.
+    """
+
+    def __init__(self, in_features: int, out_features: int, config: MLPConfig, *, rngs: nnx.Rngs):
+        init = INITIALIZERS[config.init]
+        dims = [in_features] + [config.width] * config.depth
+        self.hidden = nnx.List([
+            nnx.Linear(a, b, use_bias=config.bias, kernel_init=init, rngs=rngs)
+            for a, b in zip(dims[:-1], dims[1:])
+        ])
+        if config.norm == "layer":
+            self.norms = nnx.List([nnx.LayerNorm(config.width, rngs=rngs) for _ in range(config.depth)])
+        elif config.norm == "batch":
+            self.norms = nnx.List([nnx.BatchNorm(config.width, rngs=rngs) for _ in range(config.depth)])
+        else:
+            self.norms = None
+        if config.activation == "prelu":
+            self.prelus = nnx.List([nnx.PReLU(PRELU_INIT_SLOPE) for _ in range(config.depth)])
+        else:
+            self.prelus = None
+        self.activation = config.activation
+        self.norm = config.norm
+        self.head = nnx.Linear(dims[-1], out_features, use_bias=config.bias, kernel_init=init, rngs=rngs)
+
+    def hidden_layer(self, i: int, x: jax.Array, *, train: bool = False):
+        """Hidden layer `i` on input `x`: returns `(pre-activation, activation)`."""
+        z = self.hidden[i](x)
+        if self.norm == "batch":
+            z = self.norms[i](z, use_running_average=not train)
+        elif self.norm == "layer":
+            z = self.norms[i](z)
+        h = self.prelus[i](z) if self.prelus is not None else ACTIVATIONS[self.activation](z)
+        return z, h
+
+    def __call__(self, x: jax.Array, *, train: bool = False):
+        preacts = []
+        for i in range(len(self.hidden)):
+            z, x = self.hidden_layer(i, x, train=train)
+            preacts.append(z)
+        return self.head(x), {"preacts": tuple(preacts)}
+
+
+def create(make: Callable[[nnx.Rngs], nnx.Module], keys: jax.Array):
+    """Build one model per key; return `(graphdef, state)` with a leading key axis on `state`.
+
+    The model is built under `jax.vmap` (one program for all seeds), not once per seed, and
+    the seed axis is spread over the available devices.
+    """
+    graphdef, _ = nnx.split(nnx.eval_shape(lambda: make(nnx.Rngs(0))))
+    state = jax.vmap(lambda key: nnx.state(make(nnx.Rngs(key))))(keys)
+    return graphdef, shard_runs(state)
+
+
+def count_params(state) -> int:
+    """Number of trainable scalars in one model's `State` (no seed axis)."""
+    params = state.filter(nnx.Param) if hasattr(state, "filter") else state
+    return sum(int(x.size) for x in jax.tree.leaves(params))
+
+
+def mlps(in_features: int, out_features: int, config: MLPConfig, keys: jax.Array):
+    """`(graphdef, state)` of one MLP per key (state has a leading key axis)."""
+    return create(lambda rngs: MLP(in_features, out_features, config, rngs=rngs), keys)

@@ -144,7 +144,7 @@ def kill_units(graphdef, state, x, key, fraction, margin):
         rank = jax.random.permutation(jax.random.fold_in(key, i), width)
         chosen = rank < jnp.round(fraction * width)
         shift = jnp.max(z, axis=0) + margin * jnp.std(z, axis=0)
-        layer.bias.value = layer.bias.value - jnp.where(chosen, shift, 0.0)
+        layer.bias[...] = layer.bias[...] - jnp.where(chosen, shift, 0.0)
         _, h = model.hidden_layer(i, h)
     return nnx.state(model)
 

@@ -77,20 +77,31 @@ def _coerce(value: Any, kind: Any, key: str):
     return value
 
 
-def _set(config, path: list[str], value: Any, full_key: str):
-    name, rest = path[0], path[1:]
+def _replace(config, items: list[tuple[list[str], Any, str]]):
+    """Apply every (path, value, full key) in `items` to `config` with one `replace` per level.
+
+    Changes to one dataclass are applied together, so validation in `__post_init__` sees the
+    final combination (e.g. `train.steps` and `train.eval_every` changed at once).
+    """
     types_ = _field_types(type(config))
-    if name not in types_:
-        valid = ", ".join(sorted(types_))
-        raise ConfigError(f"unknown config key {full_key!r} (valid here: {valid})")
-    current = getattr(config, name)
-    if rest:
-        if not dataclasses.is_dataclass(current):
-            raise ConfigError(f"unknown config key {full_key!r}: {name!r} has no sub-keys")
-        return dataclasses.replace(config, **{name: _set(current, rest, value, full_key)})
-    if dataclasses.is_dataclass(current):
-        raise ConfigError(f"config key {full_key!r} is a section; set one of its fields")
-    return dataclasses.replace(config, **{name: _coerce(value, types_[name], full_key)})
+    direct, nested = {}, {}
+    for path, value, full_key in items:
+        name, rest = path[0], path[1:]
+        if name not in types_:
+            valid = ", ".join(sorted(types_))
+            raise ConfigError(f"unknown config key {full_key!r} (valid here: {valid})")
+        current = getattr(config, name)
+        if rest:
+            if not dataclasses.is_dataclass(current):
+                raise ConfigError(f"unknown config key {full_key!r}: {name!r} has no sub-keys")
+            nested.setdefault(name, []).append((rest, value, full_key))
+        elif dataclasses.is_dataclass(current):
+            raise ConfigError(f"config key {full_key!r} is a section; set one of its fields")
+        else:
+            direct[name] = _coerce(value, types_[name], full_key)
+    for name, sub_items in nested.items():
+        direct[name] = _replace(getattr(config, name), sub_items)
+    return dataclasses.replace(config, **direct) if direct else config
 
 
 def apply_overrides(config, overrides: Mapping[str, Any]):
@@ -99,9 +110,7 @@ def apply_overrides(config, overrides: Mapping[str, Any]):
     String values are parsed into the field's type (so `"0.3"` becomes `0.3` for a float
     field); other values must already have that type.
     """
-    for key, value in overrides.items():
-        config = _set(config, key.split("."), value, key)
-    return config
+    return _replace(config, [(key.split("."), value, key) for key, value in overrides.items()])
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, str]:

@@ -54,6 +54,7 @@ class MLPConfig:
     init: str = "he_normal"
     bias: bool = True
     norm: str = "none"
+    dtype: str = "float32"  # "float64" needs `jax.enable_x64(True)` around creation and use
 
     def __post_init__(self):
         check(self.width > 0, f"model.width must be positive, got {self.width}")
@@ -65,6 +66,8 @@ class MLPConfig:
               f"model.init must be one of {', '.join(INITIALIZERS)}; got {self.init!r}")
         check(self.norm in NORMALIZATIONS,
               f"model.norm must be one of {', '.join(NORMALIZATIONS)}; got {self.norm!r}")
+        check(self.dtype in ("float32", "float64"),
+              f"model.dtype must be float32 or float64; got {self.dtype!r}")
 
 
 class MLP(nnx.Module):
@@ -76,24 +79,29 @@ class MLP(nnx.Module):
 
     def __init__(self, in_features: int, out_features: int, config: MLPConfig, *, rngs: nnx.Rngs):
         init = INITIALIZERS[config.init]
+        dtype = jnp.dtype(config.dtype)
         dims = [in_features] + [config.width] * config.depth
         self.hidden = nnx.List([
-            nnx.Linear(a, b, use_bias=config.bias, kernel_init=init, rngs=rngs)
+            nnx.Linear(a, b, use_bias=config.bias, kernel_init=init, param_dtype=dtype, rngs=rngs)
             for a, b in zip(dims[:-1], dims[1:])
         ])
         if config.norm == "layer":
-            self.norms = nnx.List([nnx.LayerNorm(config.width, rngs=rngs) for _ in range(config.depth)])
+            self.norms = nnx.List([nnx.LayerNorm(config.width, param_dtype=dtype, rngs=rngs)
+                                   for _ in range(config.depth)])
         elif config.norm == "batch":
-            self.norms = nnx.List([nnx.BatchNorm(config.width, rngs=rngs) for _ in range(config.depth)])
+            self.norms = nnx.List([nnx.BatchNorm(config.width, param_dtype=dtype, rngs=rngs)
+                                   for _ in range(config.depth)])
         else:
             self.norms = None
         if config.activation == "prelu":
-            self.prelus = nnx.List([nnx.PReLU(PRELU_INIT_SLOPE) for _ in range(config.depth)])
+            self.prelus = nnx.List([nnx.PReLU(PRELU_INIT_SLOPE, param_dtype=dtype)
+                                    for _ in range(config.depth)])
         else:
             self.prelus = None
         self.activation = config.activation
         self.norm = config.norm
-        self.head = nnx.Linear(dims[-1], out_features, use_bias=config.bias, kernel_init=init, rngs=rngs)
+        self.head = nnx.Linear(dims[-1], out_features, use_bias=config.bias, kernel_init=init,
+                               param_dtype=dtype, rngs=rngs)
 
     def hidden_layer(self, i: int, x: jax.Array, *, train: bool = False):
         """Hidden layer `i` on input `x`: returns `(pre-activation, activation)`."""
@@ -126,8 +134,7 @@ def create(make: Callable[[nnx.Rngs], nnx.Module], keys: jax.Array):
 
 def count_params(state) -> int:
     """Number of trainable scalars in one model's `State` (no seed axis)."""
-    params = state.filter(nnx.Param) if hasattr(state, "filter") else state
-    return sum(int(x.size) for x in jax.tree.leaves(params))
+    return sum(int(x.size) for x in jax.tree.leaves(nnx.filter_state(state, nnx.Param)))
 
 
 def mlps(in_features: int, out_features: int, config: MLPConfig, keys: jax.Array):

@@ -7,6 +7,7 @@ geometric mean); titles state the finding, not the variable names.
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import matplotlib
@@ -59,7 +60,9 @@ def seed_band(values: np.ndarray, log: bool = False, confidence: float = 0.95):
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.log10(np.where(v > 0, v, np.nan))
     n = np.sum(np.isfinite(v), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    # Columns where every run is NaN (all diverged, or undefined) simply draw no point.
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(v, axis=0)
         sd = np.nanstd(v, axis=0, ddof=1)
         half = _scipy_stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)

@@ -32,6 +32,9 @@ def setup() -> None:
     jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # Full float32 matmuls everywhere: GPUs otherwise use TF32 (10-bit mantissa) by default,
+    # and verdicts must not depend on the device they were computed on.
+    jax.config.update("jax_default_matmul_precision", "highest")
     count = int(os.environ.get(CPU_DEVICES_ENV, os.cpu_count() or 1))
     try:
         jax.config.update("jax_num_cpu_devices", max(1, count))

@@ -10,6 +10,7 @@ diverging learning rate is data, not a crash.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 from typing import Any, Callable, Mapping
@@ -90,6 +91,78 @@ def _where_tree(condition, new, old):
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
+def _no_metrics(model, data) -> dict:
+    return {}
+
+
+@functools.lru_cache(maxsize=64)
+def _programs(graphdef, loss_fn, evaluate, optimizer: OptimizerSpec, batch_size: int,
+              eval_every: int, data_axis, hparam_names: tuple[str, ...]):
+    """The jitted programs of `fit`, cached on everything that shapes them.
+
+    A second `fit` with the same model, loss, optimizer structure and batching reuses these
+    function objects, so JAX's jit cache serves it without tracing or compiling again.
+    Learning rates and other values are not part of the key: they are data (per-run arrays).
+    """
+    tx_factory = make_optimizer(optimizer)
+    # Every update reads its values from `opt_state.hyperparams`; these defaults are unused.
+    tx = tx_factory(**{k: 0.0 for k in hparam_names})
+
+    def init_one(state_one, key, hp):
+        _, params, rest = nnx.split(nnx.merge(graphdef, state_one), nnx.Param, ...)
+        opt_state = tx_factory(**hp).init(params)
+        return dict(params=params, rest=rest, opt_state=opt_state, key=key,
+                    step=jnp.int32(0), diverged_at=jnp.int32(-1))
+
+    def model_of(carry):
+        return nnx.merge(graphdef, carry["params"], carry["rest"], copy=True)
+
+    def evaluate_one(carry, data):
+        metrics = evaluate(model_of(carry), data)
+        failed = carry["diverged_at"] >= 0
+        return jax.tree.map(lambda m: jnp.where(failed, jnp.nan, m), metrics)
+
+    def step_one(carry, data):
+        step = carry["step"] + 1
+        batch_key, model_key = jax.random.split(jax.random.fold_in(carry["key"], step))
+        batch = sample_batch(data, batch_key, batch_size)
+
+        def loss_of(params):
+            model = nnx.merge(graphdef, params, carry["rest"], copy=True)
+            loss, aux = loss_fn(model, batch, train=True, key=model_key)
+            _, _, new_rest = nnx.split(model, nnx.Param, ...)
+            return loss, (aux, new_rest)
+
+        (loss, (aux, rest)), grads = jax.value_and_grad(loss_of, has_aux=True)(carry["params"])
+        updates, opt_state = tx.update(grads, carry["opt_state"], carry["params"])
+        params = optax.apply_updates(carry["params"], updates)
+        alive = carry["diverged_at"] < 0
+        ok = alive & jnp.isfinite(loss) & _all_finite(params)
+        # A run that goes non-finite keeps its last finite state and records the step.
+        new = dict(
+            params=_where_tree(ok, params, carry["params"]),
+            rest=_where_tree(ok, rest, carry["rest"]),
+            opt_state=_where_tree(ok, opt_state, carry["opt_state"]),
+            key=carry["key"],
+            step=step,
+            diverged_at=jnp.where(alive & ~ok, step, carry["diverged_at"]),
+        )
+        metrics = {"loss": loss, "grad_norm": tree_norm(grads), **aux}
+        metrics = jax.tree.map(lambda m: jnp.where(alive, m, jnp.nan), metrics)
+        return new, metrics
+
+    def chunk_one(carry, data, eval_data):
+        carry, metrics = jax.lax.scan(lambda c, _: step_one(c, data), carry, None,
+                                      length=eval_every)
+        return carry, metrics, evaluate_one(carry, eval_data)
+
+    init = jax.jit(jax.vmap(init_one))
+    first_eval = jax.jit(jax.vmap(evaluate_one, in_axes=(0, data_axis)))
+    chunk = jax.jit(jax.vmap(chunk_one, in_axes=(0, data_axis, data_axis)), donate_argnums=0)
+    final_state = jax.jit(jax.vmap(lambda c: nnx.state(model_of(c))))
+    return init, first_eval, chunk, final_state
+
+
 LossFn = Callable[..., tuple[jax.Array, dict]]
 EvalFn = Callable[[nnx.Module, Any], dict]
 
@@ -128,69 +201,11 @@ def fit(
       eval_data: passed to `evaluate` (shared by all runs unless `data_axis` is 0).
     """
     runs = keys.shape[0]
-    optimizer = optimizer or config.spec()
-    tx_factory = make_optimizer(optimizer)
     values = {"learning_rate": config.lr, **(hparams or {})}
     values = {k: jnp.broadcast_to(jnp.asarray(v, jnp.float32), (runs,)) for k, v in values.items()}
-    evaluate = evaluate or (lambda model, data: {})
-
-    def split(state_one):
-        _, params, rest = nnx.split(nnx.merge(graphdef, state_one), nnx.Param, ...)
-        return params, rest
-
-    def init_one(state_one, key, hp):
-        params, rest = split(state_one)
-        opt_state = tx_factory(**hp).init(params)
-        return dict(params=params, rest=rest, opt_state=opt_state, key=key,
-                    step=jnp.int32(0), diverged_at=jnp.int32(-1))
-
-    # Every update reads its values from `opt_state.hyperparams`; these defaults are unused.
-    tx = tx_factory(**{k: 0.0 for k in values})
-
-    def model_of(carry):
-        return nnx.merge(graphdef, carry["params"], carry["rest"], copy=True)
-
-    def evaluate_one(carry, data):
-        metrics = evaluate(model_of(carry), data)
-        failed = carry["diverged_at"] >= 0
-        return jax.tree.map(lambda m: jnp.where(failed, jnp.nan, m), metrics)
-
-    def step_one(carry, data):
-        step = carry["step"] + 1
-        batch_key, model_key = jax.random.split(jax.random.fold_in(carry["key"], step))
-        batch = sample_batch(data, batch_key, config.batch_size)
-
-        def loss_of(params):
-            model = nnx.merge(graphdef, params, carry["rest"], copy=True)
-            loss, aux = loss_fn(model, batch, train=True, key=model_key)
-            _, _, new_rest = nnx.split(model, nnx.Param, ...)
-            return loss, (aux, new_rest)
-
-        (loss, (aux, rest)), grads = jax.value_and_grad(loss_of, has_aux=True)(carry["params"])
-        updates, opt_state = tx.update(grads, carry["opt_state"], carry["params"])
-        params = optax.apply_updates(carry["params"], updates)
-        alive = carry["diverged_at"] < 0
-        ok = alive & jnp.isfinite(loss) & _all_finite(params)
-        new = dict(
-            params=_where_tree(ok, params, carry["params"]),
-            rest=_where_tree(ok, rest, carry["rest"]),
-            opt_state=_where_tree(ok, opt_state, carry["opt_state"]),
-            key=carry["key"],
-            step=step,
-            diverged_at=jnp.where(alive & ~ok, step, carry["diverged_at"]),
-        )
-        metrics = {"loss": loss, "grad_norm": tree_norm(grads), **aux}
-        metrics = jax.tree.map(lambda m: jnp.where(alive, m, jnp.nan), metrics)
-        return new, metrics
-
-    def chunk_one(carry, data, eval_data):
-        carry, metrics = jax.lax.scan(lambda c, _: step_one(c, data), carry, None,
-                                      length=config.eval_every)
-        return carry, metrics, evaluate_one(carry, eval_data)
-
-    init = jax.jit(jax.vmap(init_one))
-    first_eval = jax.jit(jax.vmap(evaluate_one, in_axes=(0, data_axis)))
-    chunk = jax.jit(jax.vmap(chunk_one, in_axes=(0, data_axis, data_axis)), donate_argnums=0)
+    programs = _programs(graphdef, loss_fn, evaluate or _no_metrics, optimizer or config.spec(),
+                         config.batch_size, config.eval_every, data_axis, tuple(sorted(values)))
+    init, first_eval, chunk, final_state_of = programs
 
     start = time.perf_counter()
     state, keys, values = shard_runs((state, keys, values))
@@ -202,7 +217,7 @@ def fit(
         carry, metrics, ev = chunk(carry, train_data, eval_data)
         step_metrics.append(metrics)
         evals.append(ev)
-        if progress:
+        if progress and (sys.stderr.isatty() or i == n_chunks - 1):
             # One host sync per chunk: the progress line and the divergence count.
             loss = np.asarray(metrics["loss"][:, -1])
             failed = int(np.sum(np.asarray(carry["diverged_at"]) >= 0))
@@ -215,7 +230,7 @@ def fit(
         sys.stderr.write("\n")
     step_metrics = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *step_metrics)
     evals = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *evals)
-    final_state = jax.vmap(lambda c: nnx.state(model_of(c)))(carry)
+    final_state = final_state_of(carry)
     diverged_at = np.asarray(carry["diverged_at"])
     return History(
         steps=np.arange(1, config.steps + 1),

@@ -1,0 +1,43 @@
+"""Shared test setup: per-core devices and the compile cache, results in a temporary folder.
+
+Tests never write to the committed `results/`: `PHENOMENA_RESULTS` points at a temporary
+folder for the whole session, and each experiment's quick profile runs once per session.
+"""
+
+import os
+import tempfile
+
+# Before any JAX operation: the same process-wide settings the CLI uses.
+from phenomena import runtime
+
+runtime.setup()
+
+import pytest  # noqa: E402
+
+_RESULTS = tempfile.mkdtemp(prefix="phenomena-test-results-")
+os.environ["PHENOMENA_RESULTS"] = _RESULTS
+
+
+@pytest.fixture(scope="session")
+def results_root():
+    """The session's temporary results folder."""
+    from pathlib import Path
+
+    return Path(_RESULTS)
+
+
+@pytest.fixture(scope="session")
+def quick_run(results_root):
+    """Run an experiment's quick profile once per session (per seed) and cache the outcome."""
+    from phenomena.runner import execute
+
+    cache = {}
+
+    def get(name: str, seed: int = 0):
+        if (name, seed) not in cache:
+            overrides = {} if seed == 0 else {"seed": seed}
+            root = results_root if seed == 0 else results_root / f"seed{seed}"
+            cache[name, seed] = execute(name, "quick", overrides=overrides, results_dir=root)
+        return cache[name, seed]
+
+    return get

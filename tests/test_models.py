@@ -1,0 +1,64 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from phenomena import models, train
+from phenomena.models import MLP, MLPConfig
+
+
+def make(config, n_in=40, n_out=10, seeds=2, seed=0):
+    return models.mlps(n_in, n_out, config, train.seed_keys(seed, seeds))
+
+
+def test_parameter_count_matches_the_architecture():
+    graphdef, state = make(MLPConfig(width=64, depth=3))
+    one = jax.tree.map(lambda x: x[0], state)
+    expected = (40 * 64 + 64) + 2 * (64 * 64 + 64) + (64 * 10 + 10)
+    assert models.count_params(one) == expected
+    _, state = make(MLPConfig(width=8, depth=0, bias=False), n_in=100, n_out=1)
+    assert models.count_params(jax.tree.map(lambda x: x[0], state)) == 100
+
+
+def test_output_and_intermediate_shapes():
+    graphdef, state = make(MLPConfig(width=16, depth=4, activation="tanh"))
+    model = nnx.merge(graphdef, jax.tree.map(lambda x: x[0], state))
+    out, aux = model(jnp.ones((5, 40)))
+    assert out.shape == (5, 10)
+    assert len(aux["preacts"]) == 4 and all(z.shape == (5, 16) for z in aux["preacts"])
+
+
+def test_seeds_give_different_inits_and_the_same_seed_the_same():
+    _, a = make(MLPConfig(width=8, depth=2), seed=3)
+    _, b = make(MLPConfig(width=8, depth=2), seed=3)
+    kernel = lambda s: np.asarray(s["hidden"][0]["kernel"][...])  # noqa: E731
+    np.testing.assert_array_equal(kernel(a), kernel(b))
+    assert not np.allclose(kernel(a)[0], kernel(a)[1])
+
+
+def test_he_init_has_variance_two_over_fan_in():
+    _, state = make(MLPConfig(width=256, depth=1, init="he_normal"), n_in=256, seeds=4)
+    weights = np.asarray(state["hidden"][0]["kernel"][...])
+    assert weights.var() == pytest.approx(2 / 256, rel=0.05)
+
+
+def test_prelu_slope_is_a_parameter_initialized_at_a_quarter():
+    _, state = make(MLPConfig(width=4, depth=2, activation="prelu"))
+    slopes = np.asarray(state["prelus"][1]["negative_slope"][...])
+    np.testing.assert_allclose(slopes, 0.25)
+    graphdef, state = make(MLPConfig(width=1, depth=1, activation="prelu"), n_in=1, n_out=1)
+    model = nnx.merge(graphdef, jax.tree.map(lambda x: x[0], state))
+    z, h = model.hidden_layer(0, jnp.array([[-1.0], [1.0]]))
+    np.testing.assert_allclose(np.asarray(h), np.where(np.asarray(z) > 0, z, 0.25 * np.asarray(z)),
+                               rtol=1e-6)
+
+
+def test_batch_norm_model_runs_in_both_modes():
+    graphdef, state = make(MLPConfig(width=8, depth=2, norm="batch"))
+    model = nnx.merge(graphdef, jax.tree.map(lambda x: x[0], state))
+    x = jax.random.normal(jax.random.key(0), (32, 40)) * 3 + 1
+    _, aux = model(x, train=True)
+    z = np.asarray(aux["preacts"][0])
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-4)  # normalized by the batch statistics
+    np.testing.assert_allclose(z.std(0), 1, atol=1e-2)

@@ -1,0 +1,118 @@
+import logging
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from phenomena import models, train
+from phenomena.models import MLPConfig
+from phenomena.optim import OptimizerSpec, l1_proximal, make_optimizer
+from phenomena.train import TrainConfig
+
+
+def _toy_problem(runs=4, seed=0):
+    """A small regression every run trains on: y = sum(x) with 8 inputs."""
+    x = jax.random.normal(jax.random.key(42), (256, 8))
+    data = {"x": x, "y": jnp.sum(x, axis=1, keepdims=True)}
+    keys = train.seed_keys(seed, runs)
+    graphdef, state = models.mlps(8, 1, MLPConfig(width=16, depth=2, activation="tanh",
+                                                  init="glorot_normal"), keys)
+    return graphdef, state, data, keys
+
+
+def _eval(model, data):
+    return {"loss": train.squared_error(model, data)[0]}
+
+
+def test_fit_trains_every_run_and_records_shapes():
+    graphdef, state, data, keys = _toy_problem()
+    config = TrainConfig(optimizer="adam", lr=1e-2, steps=200, batch_size=32, eval_every=50)
+    history = train.fit(graphdef, state, train.squared_error, data, config, keys,
+                        evaluate=_eval, eval_data=data, progress=False)
+    assert history.step_metrics["loss"].shape == (4, 200)
+    assert history.evals["loss"].shape == (4, 5)
+    np.testing.assert_array_equal(history.eval_steps, [0, 50, 100, 150, 200])
+    # Every run learns: the final loss is under a tenth of the initial one.
+    assert np.all(history.evals["loss"][:, -1] < 0.1 * history.evals["loss"][:, 0])
+    assert np.all(history.diverged_at == -1)
+
+
+def test_second_fit_with_the_same_shapes_compiles_nothing(caplog):
+    graphdef, state, data, keys = _toy_problem()
+    config = TrainConfig(optimizer="sgd", lr=1e-2, steps=40, batch_size=32, eval_every=20)
+    run = lambda lr: train.fit(graphdef, state, train.squared_error, data,  # noqa: E731
+                               TrainConfig(optimizer="sgd", lr=lr, steps=40, batch_size=32,
+                                           eval_every=20),
+                               keys, evaluate=_eval, eval_data=data, progress=False)
+    run(config.lr)
+    with jax.log_compiles(), caplog.at_level(logging.DEBUG, logger="jax"):
+        run(0.05)  # another learning rate is data, not a new program
+    compiles = [r for r in caplog.records if r.getMessage().startswith("Compiling")]
+    assert compiles == []
+
+
+def test_same_seed_gives_identical_metrics_and_other_seeds_differ():
+    config = TrainConfig(optimizer="adam", lr=1e-2, steps=60, batch_size=16, eval_every=30)
+    runs = []
+    for seed in (0, 0, 1):
+        graphdef, state, data, keys = _toy_problem(seed=seed)
+        runs.append(train.fit(graphdef, state, train.squared_error, data, config, keys,
+                              progress=False).step_metrics["loss"])
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.allclose(runs[0], runs[2])
+
+
+def test_divergent_runs_are_recorded_and_do_not_affect_the_others():
+    graphdef, state, data, keys = _toy_problem(runs=4)
+    config = TrainConfig(optimizer="sgd", lr=1e-2, steps=100, batch_size=32, eval_every=50)
+    lrs = jnp.array([1e-2, 1e3, 1e-2, 1e3])
+    history = train.fit(graphdef, state, train.squared_error, data, config, keys,
+                        hparams={"learning_rate": lrs}, evaluate=_eval, eval_data=data,
+                        progress=False)
+    assert history.diverged_at[0] == -1 and history.diverged_at[2] == -1
+    assert 1 <= history.diverged_at[1] <= 100 and 1 <= history.diverged_at[3] <= 100
+    step = history.diverged_at[1]
+    assert np.all(np.isnan(history.step_metrics["loss"][1, step:]))
+    assert np.isnan(history.evals["loss"][1, -1]) and np.isfinite(history.evals["loss"][0, -1])
+    # The healthy runs are exactly what they would be if trained alone.
+    alone = train.fit(graphdef, jax.tree.map(lambda x: x[:2], state), train.squared_error, data,
+                      config, keys[:2], progress=False)
+    np.testing.assert_allclose(history.step_metrics["loss"][0], alone.step_metrics["loss"][0],
+                               rtol=1e-5)
+    # The final state holds the last finite parameters.
+    assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree.leaves(history.state))
+
+
+def test_sample_batch_draws_with_replacement_and_full_batch_is_everything():
+    data = {"x": jnp.arange(10.0)[:, None], "y": jnp.arange(10)}
+    batch = train.sample_batch(data, jax.random.key(0), 32)
+    assert batch["x"].shape == (32, 1)
+    np.testing.assert_array_equal(np.asarray(batch["x"][:, 0]), np.asarray(batch["y"]))
+    assert train.sample_batch(data, jax.random.key(0), 0) is data
+
+
+def test_l1_proximal_soft_thresholds():
+    w = jnp.array([1.0, -0.05, 0.3, -2.0])
+    updates, _ = l1_proximal(0.1).update(jnp.zeros(4), optax.EmptyState(), w)
+    np.testing.assert_allclose(np.asarray(w + updates), [0.9, 0.0, 0.2, -1.9], atol=1e-7)
+
+
+def test_injected_hyperparameters_and_decoupled_decay_match_the_formula():
+    factory = make_optimizer(OptimizerSpec(name="sgd", decoupled_decay=True))
+    params = {"w": jnp.array([2.0])}
+    grads = {"w": jnp.array([0.5])}
+    opt = factory(learning_rate=0.1, weight_decay=0.01)
+    updates, _ = opt.update(grads, opt.init(params), params)
+    # w <- w - lr (g + λ w)
+    assert float(updates["w"][0]) == pytest.approx(-0.1 * (0.5 + 0.01 * 2.0))
+
+
+def test_cross_entropy_at_uniform_logits_is_log_classes():
+    class Uniform:
+        def __call__(self, x, train=False):
+            return jnp.zeros((x.shape[0], 10)), {}
+
+    loss, aux = train.cross_entropy(Uniform(), {"x": jnp.zeros((4, 3)), "y": jnp.arange(4)})
+    assert float(loss) == pytest.approx(np.log(10), rel=1e-6)

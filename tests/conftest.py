@@ -7,8 +7,15 @@ folder for the whole session, and each experiment's quick profile runs once per 
 import os
 import tempfile
 
+import jax
+
+# Implicit rank promotion hides shape bugs (a (n,) array broadcast against (n, 1)); make it an
+# error in tests, as Equinox does. Strict dtype promotion cannot be on: Optax's Adam computes
+# `b1 ** count` from a Python float and an int32 step counter.
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
 # Before any JAX operation: the same process-wide settings the CLI uses.
-from phenomena import runtime
+from phenomena import runtime  # noqa: E402
 
 runtime.setup()
 

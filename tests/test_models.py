@@ -62,3 +62,7 @@ def test_batch_norm_model_runs_in_both_modes():
     z = np.asarray(aux["preacts"][0])
     np.testing.assert_allclose(z.mean(0), 0, atol=1e-4)  # normalized by the batch statistics
     np.testing.assert_allclose(z.std(0), 1, atol=1e-2)
+    # Evaluation mode uses the running statistics (still near their init after one batch),
+    # so the same batch is not normalized to zero mean.
+    _, aux = model(x, train=False)
+    assert np.abs(np.asarray(aux["preacts"][0]).mean(0)).max() > 0.1

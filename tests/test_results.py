@@ -19,6 +19,8 @@ def test_sel_picks_by_coordinate_label():
     np.testing.assert_array_equal(results.sel("loss", variant="b", step=10), [7.0, 9.0, 11.0])
     with pytest.raises(ValueError, match="axis 'variant' has 3 entries"):
         results.add("bad", np.ones((3, 3)), ("variant", "seed"))
+    with pytest.raises(ValueError, match="already has coordinates"):
+        results.add("relabel", np.ones((2, 3)), ("variant", "seed"), variant=["x", "y"])
 
 
 def test_metrics_rows_are_long_format():
@@ -48,3 +50,15 @@ def test_writer_is_atomic_and_round_trips(tmp_path):
     failed.abort()
     assert json.loads((folder / "summary.json").read_text()) == {"ok": True}
     assert [p.name for p in (tmp_path / "exp").iterdir()] == ["quick"]
+
+
+def test_a_new_commit_replaces_the_previous_results_whole(tmp_path):
+    first = RunWriter(tmp_path, "exp", "quick")
+    first.write_text("old_only.txt", "1")
+    folder = first.commit()
+    second = RunWriter(tmp_path, "exp", "quick")
+    second.write_text("summary.json", "{}")
+    assert second.commit() == folder
+    assert [p.name for p in folder.iterdir()] == ["summary.json"]
+    assert [p.name for p in (tmp_path / "exp").iterdir()] == ["quick"]
+    assert folder.stat().st_mode & 0o777 == 0o755

@@ -46,11 +46,19 @@ def test_second_fit_with_the_same_shapes_compiles_nothing(caplog):
                                TrainConfig(optimizer="sgd", lr=lr, steps=40, batch_size=32,
                                            eval_every=20),
                                keys, evaluate=_eval, eval_data=data, progress=False)
+    def compiles_during(action):
+        caplog.clear()
+        with jax.log_compiles(), caplog.at_level(logging.DEBUG, logger="jax"):
+            action()
+        return [r for r in caplog.records if r.getMessage().startswith("Compiling")]
+
+    # Positive control: a new chunk length is a new program, and the log shows it.
+    assert compiles_during(lambda: train.fit(
+        graphdef, state, train.squared_error, data,
+        TrainConfig(optimizer="sgd", lr=0.01, steps=33, batch_size=32, eval_every=11),
+        keys, evaluate=_eval, eval_data=data, progress=False))
     run(config.lr)
-    with jax.log_compiles(), caplog.at_level(logging.DEBUG, logger="jax"):
-        run(0.05)  # another learning rate is data, not a new program
-    compiles = [r for r in caplog.records if r.getMessage().startswith("Compiling")]
-    assert compiles == []
+    assert compiles_during(lambda: run(0.05)) == []  # another learning rate is data
 
 
 def test_same_seed_gives_identical_metrics_and_other_seeds_differ():
@@ -116,3 +124,17 @@ def test_cross_entropy_at_uniform_logits_is_log_classes():
 
     loss, aux = train.cross_entropy(Uniform(), {"x": jnp.zeros((4, 3)), "y": jnp.arange(4)})
     assert float(loss) == pytest.approx(np.log(10), rel=1e-6)
+
+
+def test_masked_l1_touches_only_the_selected_parameters():
+    from phenomena.optim import PathMask
+
+    spec = OptimizerSpec(name="sgd", l1=True, penalize=PathMask("['a']"))
+    opt = make_optimizer(spec)(learning_rate=1.0, l1=0.5)
+    params = {"a": jnp.array([0.3, -2.0]), "b": jnp.array([0.3, -2.0])}
+    zero = {"a": jnp.zeros(2), "b": jnp.zeros(2)}
+    updates, _ = opt.update(zero, opt.init(params), params)
+    new = optax.apply_updates(params, updates)
+    np.testing.assert_allclose(np.asarray(new["a"]), [0.0, -1.5])
+    np.testing.assert_allclose(np.asarray(new["b"]), [0.3, -2.0])
+    assert spec == OptimizerSpec(name="sgd", l1=True, penalize=PathMask("['a']"))  # hashable by value

@@ -42,6 +42,7 @@ INITIALIZERS = {
 }
 
 NORMALIZATIONS = ("none", "layer", "batch")
+INIT_STREAM = 0  # fold_in index of each run key used for initialization (training uses 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,11 +125,12 @@ class MLP(nnx.Module):
 def create(make: Callable[[nnx.Rngs], nnx.Module], keys: jax.Array):
     """Build one model per key; return `(graphdef, state)` with a leading key axis on `state`.
 
-    The model is built under `jax.vmap` (one program for all seeds), not once per seed, and
-    the seed axis is spread over the available devices.
+    The model is built under an (eager) `jax.vmap`, once for all seeds rather than once per
+    seed, and the seed axis is spread over the available devices. Initialization draws from
+    its own stream of each key, so it never shares random numbers with training (`train.fit`).
     """
     graphdef, _ = nnx.split(nnx.eval_shape(lambda: make(nnx.Rngs(0))))
-    state = jax.vmap(lambda key: nnx.state(make(nnx.Rngs(key))))(keys)
+    state = jax.vmap(lambda key: nnx.state(make(nnx.Rngs(jax.random.fold_in(key, INIT_STREAM)))))(keys)
     return graphdef, shard_runs(state)
 
 

@@ -7,6 +7,7 @@ program can train a sweep of values side by side under `vmap`.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, NamedTuple
 
 import jax
@@ -49,6 +50,21 @@ def l1_proximal(threshold) -> optax.GradientTransformation:
     return optax.GradientTransformation(init, update)
 
 
+@dataclasses.dataclass(frozen=True)
+class PathMask:
+    """Selects the parameters whose path starts with `prefix`, e.g. "['hidden'][0]['kernel']".
+
+    A frozen dataclass rather than a closure, so optimizer specs using it compare and hash by
+    value and the compiled programs that `train.fit` caches are reused.
+    """
+
+    prefix: str
+
+    def __call__(self, params):
+        return jax.tree_util.tree_map_with_path(
+            lambda path, _: jax.tree_util.keystr(path).startswith(self.prefix), params)
+
+
 class OptimizerSpec(NamedTuple):
     """The static shape of an optimizer: base algorithm and which extras are chained."""
 
@@ -57,6 +73,7 @@ class OptimizerSpec(NamedTuple):
     clip: bool = False          # clip_by_global_norm(clip_norm) before the update
     decoupled_decay: bool = False  # add_decayed_weights(weight_decay) before the base step
     l1: bool = False            # proximal L1 step after the base step
+    penalize: PathMask | None = None  # which parameters decay and L1 act on (None: all)
 
 
 def make_optimizer(spec: OptimizerSpec):
@@ -68,14 +85,17 @@ def make_optimizer(spec: OptimizerSpec):
         raise ValueError(f"unknown optimizer {spec.name!r}; choose from {', '.join(BASE_OPTIMIZERS)}")
 
     def build(learning_rate, clip_norm=1.0, weight_decay=0.0, l1=0.0):
+        def only_penalized(transform):
+            return transform if spec.penalize is None else optax.masked(transform, spec.penalize)
+
         parts = []
         if spec.clip:
             parts.append(optax.clip_by_global_norm(clip_norm))
         if spec.decoupled_decay:
-            parts.append(optax.add_decayed_weights(weight_decay))
+            parts.append(only_penalized(optax.add_decayed_weights(weight_decay)))
         parts.append(BASE_OPTIMIZERS[spec.name](learning_rate, spec.momentum))
         if spec.l1:
-            parts.append(l1_proximal(learning_rate * l1))
+            parts.append(only_penalized(l1_proximal(learning_rate * l1)))
         return optax.chain(*parts)
 
     return optax.inject_hyperparams(build)

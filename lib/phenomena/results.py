@@ -53,7 +53,12 @@ class Results:
         if values.ndim != len(axes):
             raise ValueError(f"{name}: {values.ndim} dims but axes {tuple(axes)}")
         for axis, labels in coords.items():
-            self.coords[axis] = [v.item() if isinstance(v, np.generic) else v for v in labels]
+            labels = [v.item() if isinstance(v, np.generic) else v for v in labels]
+            if axis in self.coords and self.coords[axis] != labels:
+                # Coordinates are shared by every array with that axis name: never relabel.
+                raise ValueError(f"{name}: axis {axis!r} already has coordinates "
+                                 f"{self.coords[axis]}, not {labels}")
+            self.coords[axis] = labels
         for axis, size in zip(axes, values.shape):
             if axis in self.coords and len(self.coords[axis]) != size:
                 raise ValueError(f"{name}: axis {axis!r} has {size} entries, coords have "
@@ -117,6 +122,7 @@ class RunWriter:
         return self.tmp / name
 
     def write_text(self, name: str, text: str) -> None:
+        """Write `text` to file `name` of the run folder."""
         self.path(name).write_text(text)
 
     def write_results(self, results: Results) -> None:
@@ -132,11 +138,17 @@ class RunWriter:
 
     def commit(self) -> Path:
         """Replace the previous results of this experiment and profile with this run's."""
+        os.chmod(self.tmp, 0o755)  # mkdtemp makes it private; results are for everyone
         old = None
         if self.final.exists():
             old = self.final.with_name(self.final.name + f".old-{os.getpid()}")
             os.replace(self.final, old)
-        os.replace(self.tmp, self.final)
+        try:
+            os.replace(self.tmp, self.final)
+        except OSError:
+            if old is not None:
+                os.replace(old, self.final)  # put the previous results back
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return self.final

@@ -38,6 +38,7 @@ class Interval:
         return self.high < threshold
 
     def as_dict(self) -> dict:
+        """The interval as a plain dict (for JSON)."""
         return dataclasses.asdict(self)
 
     def __str__(self) -> str:
@@ -121,9 +122,11 @@ class Verdict:
 
     @property
     def matches_expected(self) -> bool:
+        """Whether the data gave the verdict the literature (or a recorded deviation) expects."""
         return self.verdict == self.claim.expected
 
     def as_dict(self) -> dict:
+        """The verdict with its claim, rule, interval and details, ready for `summary.json`."""
         return {
             "id": self.claim.id,
             "questions": self.claim.questions,

@@ -26,6 +26,8 @@ from phenomena.optim import OptimizerSpec, make_optimizer
 from phenomena.probes import tree_norm
 from phenomena.runtime import shard_runs
 
+TRAIN_STREAM = 1  # fold_in index of each run key for batches and dropout (init uses 0)
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
@@ -111,7 +113,9 @@ def _programs(graphdef, loss_fn, evaluate, optimizer: OptimizerSpec, batch_size:
     def init_one(state_one, key, hp):
         _, params, rest = nnx.split(nnx.merge(graphdef, state_one), nnx.Param, ...)
         opt_state = tx_factory(**hp).init(params)
-        return dict(params=params, rest=rest, opt_state=opt_state, key=key,
+        # Batches and dropout draw from their own stream, apart from the initialization's.
+        return dict(params=params, rest=rest, opt_state=opt_state,
+                    key=jax.random.fold_in(key, TRAIN_STREAM),
                     step=jnp.int32(0), diverged_at=jnp.int32(-1))
 
     def model_of(carry):
@@ -247,7 +251,7 @@ def cross_entropy(model, batch, *, train: bool = False, key=None):
     """Mean softmax cross-entropy of a classifier on `batch = {"x", "y"}`, with accuracy as aux."""
     logits, _ = model(batch["x"], train=train)
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["y"]).mean()
-    accuracy = jnp.mean(jnp.argmax(logits, -1) == batch["y"])
+    accuracy = jnp.mean(jnp.argmax(logits, -1).astype(batch["y"].dtype) == batch["y"])
     return loss, {"accuracy": accuracy}
 
 

@@ -11,8 +11,8 @@ Command:  python -m experiments.vanishing_gradients --profile quick
 Expected: sigmoid r ≈ 0.25^(L-1) (1e-6 at depth 10, Nielsen ch. 5); ReLU+He r ≈ 0.3-1 at every
 depth; ReLU+Glorot r ≈ 2^(-L/2); tanh+Glorot r ≈ 0.2-0.7 at depth 10 (so the Q&A's grouping
 of tanh with sigmoid is nuanced); depth-10 sigmoid under SGD stays near chance loss ln 10.
-Runtime: smoke ~5 s; quick ~20 s on 2 CPU cores (8 seeds); full ~1 min on a GPU (32 seeds,
-depths to 100, 5000 training steps).
+Runtime: smoke ~5 s; quick ~25 s on 2 CPU cores (8 seeds); full ~105 s on one H100 (32 seeds,
+depths to 100, 5000 training steps; small models are compile-bound there).
 """
 
 from __future__ import annotations

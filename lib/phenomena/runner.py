@@ -68,8 +68,9 @@ def _git_revision() -> str:
         root = Path(__file__).resolve().parents[2]
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
-                               text=True, timeout=5).stdout.strip()
+        # Results being rewritten do not make the code dirty.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!results"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
         return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -215,12 +215,13 @@ def plot(results: Results) -> dict:
         plots.band(ax, layers, norms, label=combo, log=True, color=plots.PALETTE[i])
     ax.set_yscale("log")
     ax.set_xlabel("hidden layer l (1 = nearest the input)")
+    ax.xaxis.set_major_locator(plots.integer_ticks())
     ax.set_ylabel("‖∂L/∂b_l‖ at init")
     ax.set_title(f"per-layer gradient norm, depth {depth}")
     plots.title(fig, "Sigmoid gradients vanish geometrically with depth; ReLU + He keeps them")
     figures = {"gradient_vs_depth": fig}
 
-    fig, axes = plots.figure(width=5.2)
+    fig, axes = plots.figure(width=7.0)
     ax = axes[0, 0]
     steps = results.coords["step"]
     for i, variant in enumerate(results.coords["variant"]):
@@ -230,7 +231,8 @@ def plot(results: Results) -> dict:
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("training cross-entropy")
     ax.legend()
-    plots.title(fig, "Depth-10 sigmoid net stalls near chance under SGD; ReLU + He trains")
+    plots.title(fig, "Depth-10 sigmoid net stalls at chance under SGD; ReLU + He trains; "
+                     "Adam only partly rescues sigmoid")
     figures["training"] = fig
     return figures
 

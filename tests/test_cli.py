@@ -63,6 +63,12 @@ def test_smoke_run_writes_the_results_layout_and_list_and_report_read_it(tmp_pat
     listing = capsys.readouterr().out
     assert "l1_vs_l2  (smoke)" in listing and "dying_relu  (not run)" in listing
 
+    figure = folder / "l1_vs_l2.png"
+    figure.unlink()
+    assert cli.main(["plot", "l1_vs_l2", "--profile", "smoke", "--results-dir", str(tmp_path)]) == 0
+    assert figure.stat().st_size > 10_000  # redrawn from the saved arrays, no training
+    assert _invoke(["plot", "dying_relu", "--results-dir", str(tmp_path)]) == 2
+
     assert cli.main(["report", "--results-dir", str(tmp_path)]) == 0
     report = (tmp_path / "REPORT.md").read_text()
     assert "`l1_vs_l2.l1_selects_features`" in report

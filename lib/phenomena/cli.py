@@ -1,4 +1,4 @@
-"""Command line: `phenomena list | run NAME | report`, and `python -m experiments.NAME`.
+"""Command line: `phenomena list | run NAME | plot NAME | report`, and `python -m experiments.NAME`.
 
 Bad input (unknown experiment, profile or `--set` key, a mistyped value, seeds < 1) prints
 one line to stderr and exits with status 2, before anything is written.
@@ -73,6 +73,14 @@ def _report(args) -> int:
     return 0
 
 
+def _plot(args) -> int:
+    from phenomena.runner import replot
+
+    for path in replot(args.name, args.profile, args.results_dir):
+        print(f"wrote {path}")
+    return 0
+
+
 def _guarded(action) -> int:
     try:
         return action()
@@ -90,14 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run one experiment")
     run.add_argument("name")
     _add_run_flags(run)
+    plot = commands.add_parser("plot", help="redraw an experiment's figures from saved results")
+    plot.add_argument("name")
+    plot.add_argument("--profile", default="quick")
+    plot.add_argument("--results-dir", type=Path, default=None)
     report = commands.add_parser("report", help="write results/REPORT.md")
     report.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
-    if args.command == "list":
-        return _guarded(lambda: _list(args))
-    if args.command == "run":
-        return _guarded(lambda: _run(args.name, args))
-    return _guarded(lambda: _report(args))
+    actions = {"list": _list, "plot": _plot, "report": _report,
+               "run": lambda a: _run(a.name, a)}
+    return _guarded(lambda: actions[args.command](args))
 
 
 def experiment_main(module_name: str, argv: list[str] | None = None) -> int:

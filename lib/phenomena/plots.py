@@ -7,7 +7,9 @@ geometric mean); titles state the finding, not the variable names.
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 from typing import Sequence
 
 import matplotlib
@@ -83,13 +85,23 @@ def band(ax, x: Sequence[float], values: np.ndarray, label: str | None = None, c
     return line
 
 
+def integer_ticks():
+    """A tick locator for axes that count things (layers, depths)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def title(fig, text: str) -> None:
     """The figure's headline: the finding, in one sentence."""
     fig.suptitle(text, fontsize=11.5, fontweight="bold")
 
 
 def save(fig, path) -> None:
-    """Write `fig` as PNG and close it."""
+    """Write `fig` as PNG (through a temporary file, so a reader never sees half a figure)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     # rc settings only apply while a context is active, so pass the saving ones explicitly.
-    fig.savefig(path, dpi=STYLE["savefig.dpi"], bbox_inches="tight")
+    fig.savefig(tmp, dpi=STYLE["savefig.dpi"], bbox_inches="tight")
     plt.close(fig)
+    os.replace(tmp, path)

@@ -143,3 +143,16 @@ def execute(name: str, profile: str = "quick", seeds: int | None = None,
         writer.abort()
         raise
     return RunOutcome(verdicts=verdicts, folder=folder, seconds=seconds)
+
+
+def replot(name: str, profile: str = "quick", results_dir: Path | None = None) -> list[Path]:
+    """Redraw an experiment's figures from its saved arrays, without training again."""
+    module = load_experiment(name)
+    folder = Path(results_dir or results_io.default_results_dir()) / name / profile
+    if not (folder / "arrays.npz").exists():
+        raise UsageError(f"no results for {name!r} with profile {profile!r} in {folder.parent}")
+    paths = []
+    for figure_name, fig in module.plot(results_io.load_results(folder)).items():
+        paths.append(folder / f"{figure_name}.png")
+        plots.save(fig, paths[-1])
+    return paths

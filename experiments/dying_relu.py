@@ -179,29 +179,26 @@ def _dead_and_accuracy(model, splits):
 
 def _bias_shift(config: Config, activation: str, splits):
     """Train every (kill fraction, seed) run of one activation; arrays shaped (fraction, seed, ...)."""
-    fractions = jnp.asarray(config.kill_fractions, jnp.float32)
-    n_f = len(config.kill_fractions)
-    seed_keys = train.seed_keys(config.seed, config.seeds)
     # Same init and same batches for every fraction: comparisons across fractions are paired.
-    keys = jnp.tile(seed_keys, n_f)
-    per_run_fraction = jnp.repeat(fractions, config.seeds)
+    sweep = train.Sweep(config.kill_fractions, config.seeds, config.seed)
+    keys = sweep.keys()
     model = MLPConfig(width=config.width, depth=config.depth, activation=activation, init="he_normal")
     graphdef, state = models.mlps(40, 10, model, keys)
     state = _kill_program(graphdef, state, splits["train"]["x"],
-                 jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys), per_run_fraction, config.margin)
+                          jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys), sweep.per_run(),
+                          config.margin)
     history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train, keys,
                         evaluate=_dead_and_accuracy, eval_data=splits, name=LABELS[activation])
     dead = history.evals["dead"]  # (runs, evals, layers, width); NaN for diverged runs
     first, last = dead[:, 0], dead[:, -1]
     with np.errstate(invalid="ignore"):
         revived = np.sum(first * (1 - last), axis=2) / np.sum(first, axis=2)  # (runs, layers)
-    shape = (n_f, config.seeds)
     return {
-        "dead_fraction": np.mean(dead, axis=(2, 3)).reshape(*shape, -1),
-        "revived": revived.reshape(*shape, -1),
-        "killed": np.sum(first, axis=2).reshape(*shape, -1),
-        "test_accuracy": history.evals["test/accuracy"][:, -1].reshape(shape),
-        "diverged": (history.diverged_at >= 0).reshape(shape),
+        "dead_fraction": sweep.unflatten(np.mean(dead, axis=(2, 3))),
+        "revived": sweep.unflatten(revived),
+        "killed": sweep.unflatten(np.sum(first, axis=2)),
+        "test_accuracy": sweep.unflatten(history.evals["test/accuracy"][:, -1]),
+        "diverged": sweep.unflatten(history.diverged_at >= 0),
         "eval_steps": history.eval_steps,
     }
 

@@ -135,26 +135,27 @@ def _datasets(config: Config, keys: jax.Array, outliers: bool):
     return sets
 
 
+def _penalty(train_config: TrainConfig, penalty: str, strengths, mask: PathMask | None = None):
+    """Optimizer structure and per-run values for an L1 (proximal) or L2 (decay) sweep."""
+    if penalty == "L1":
+        return train_config.spec(l1=True, penalize=mask), {"l1": strengths}
+    return train_config.spec(decoupled_decay=True, penalize=mask), {"weight_decay": strengths}
+
+
 def _fit(config: Config, penalty: str, strengths, outliers: bool = False):
     """Fitted weights and true weights, each (strength, seed, p)."""
-    seed_keys = train.seed_keys(config.seed, config.seeds)
-    n_s = len(strengths)
-    keys = jnp.tile(seed_keys, n_s)  # the same dataset for every strength: paired comparisons
+    sweep = train.Sweep(tuple(strengths), config.seeds, config.seed)
+    keys = sweep.keys()  # the same dataset for every strength: paired comparisons
     sets = _datasets(config, keys, outliers)
     linear = MLPConfig(depth=0, bias=False, init="lecun_normal")
     graphdef, state = models.mlps(config.p, 1, linear, keys)
-    per_run = jnp.repeat(jnp.asarray(strengths, jnp.float32), config.seeds)
-    if penalty == "L1":
-        spec, hparams = config.train.spec(l1=True), {"l1": per_run}
-    else:
-        spec, hparams = config.train.spec(decoupled_decay=True), {"weight_decay": per_run}
+    spec, hparams = _penalty(config.train, penalty, sweep.per_run())
     history = train.fit(graphdef, state, train.squared_error, {"x": sets["x"], "y": sets["y"]},
                         config.train, keys, hparams=hparams, optimizer=spec, data_axis=0,
                         name=f"{penalty}{' + outliers' if outliers else ''}")
     weights = np.array(history.state["head"]["kernel"][...])[..., 0]  # a writable copy
     weights[history.diverged_at >= 0] = np.nan  # a diverged fit is no fit: never scored
-    shape = (n_s, config.seeds, config.p)
-    return weights.reshape(shape), np.asarray(sets["w_true"]).reshape(shape)
+    return sweep.unflatten(weights), sweep.unflatten(sets["w_true"])
 
 
 def _noisy_mnist1d(config: Config):
@@ -173,30 +174,22 @@ def _test_accuracy(model, splits):
 
 
 def _fit_mlp(config: Config, penalty: str, splits):
-    """Pruned inputs (strength, seed, input) and test accuracy (strength, seed) of one penalty."""
-    n_s = len(config.mlp_strengths)
-    keys = jnp.tile(train.seed_keys(config.seed, config.seeds, stream=1), n_s)
-    n_inputs = splits["train"]["x"].shape[1]
-    mlp = MLPConfig(width=config.mlp_width, depth=1)
-    graphdef, state = models.mlps(n_inputs, 10, mlp, keys)
-    per_run = jnp.repeat(jnp.asarray(config.mlp_strengths, jnp.float32), config.seeds)
-    first_layer = PathMask("['hidden'][0]['kernel']")
-    if penalty == "L1":
-        spec, hparams = config.mlp_train.spec(l1=True, penalize=first_layer), {"l1": per_run}
-    else:
-        spec = config.mlp_train.spec(decoupled_decay=True, penalize=first_layer)
-        hparams = {"weight_decay": per_run}
+    """Per (strength, seed): inputs pruned whole, share of each input's weights at 0, test accuracy."""
+    sweep = train.Sweep(config.mlp_strengths, config.seeds, config.seed, stream=1)
+    keys = sweep.keys()
+    graphdef, state = models.mlps(splits["train"]["x"].shape[1], 10,
+                                  MLPConfig(width=config.mlp_width, depth=1), keys)
+    spec, hparams = _penalty(config.mlp_train, penalty, sweep.per_run(),
+                             mask=PathMask("['hidden'][0]['kernel']"))
     history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.mlp_train,
                         keys, hparams=hparams, optimizer=spec, evaluate=_test_accuracy,
                         eval_data=splits, name=f"MLP {penalty}")
     kernel = np.asarray(history.state["hidden"][0]["kernel"][...])  # (runs, inputs, width)
-    pruned = np.all(kernel == 0, axis=-1).astype(np.float32)
-    zero_share = np.mean(kernel == 0, axis=-1)  # per input: share of its weights exactly 0
-    pruned[history.diverged_at >= 0] = np.nan
-    zero_share[history.diverged_at >= 0] = np.nan
+    failed = history.diverged_at >= 0
+    pruned = np.where(failed[:, None], np.nan, np.all(kernel == 0, axis=-1))
+    zero_share = np.where(failed[:, None], np.nan, np.mean(kernel == 0, axis=-1))
     accuracy = history.evals["test/accuracy"][:, -1]
-    shape = (n_s, config.seeds, n_inputs)
-    return pruned.reshape(shape), zero_share.reshape(shape), accuracy.reshape(n_s, config.seeds)
+    return sweep.unflatten(pruned), sweep.unflatten(zero_share), sweep.unflatten(accuracy)
 
 
 def run(config: Config) -> Results:

@@ -138,3 +138,14 @@ def test_masked_l1_touches_only_the_selected_parameters():
     np.testing.assert_allclose(np.asarray(new["a"]), [0.0, -1.5])
     np.testing.assert_allclose(np.asarray(new["b"]), [0.3, -2.0])
     assert spec == OptimizerSpec(name="sgd", l1=True, penalize=PathMask("['a']"))  # hashable by value
+
+
+def test_sweep_is_value_major_with_paired_seeds():
+    sweep = train.Sweep((0.1, 1.0, 10.0), seeds=2, seed=5)
+    keys = jax.random.key_data(sweep.keys())
+    assert sweep.runs == 6 and keys.shape[0] == 6
+    np.testing.assert_array_equal(keys[0], keys[2])  # seed 0 under the first two values
+    assert not np.array_equal(keys[0], keys[1])
+    np.testing.assert_allclose(np.asarray(sweep.per_run()), [0.1, 0.1, 1.0, 1.0, 10.0, 10.0])
+    assert sweep.unflatten(np.arange(12).reshape(6, 2)).shape == (3, 2, 2)
+    assert sweep.unflatten(np.arange(6))[2, 1] == 5

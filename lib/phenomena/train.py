@@ -76,6 +76,38 @@ def seed_keys(seed: int, n: int, stream: int = 0) -> jax.Array:
     return jax.random.split(jax.random.fold_in(jax.random.key(seed), stream), n)
 
 
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """Runs for every (value, seed) pair of a swept hyperparameter, trained as one program.
+
+    Runs are value-major: run `i` has value `values[i // seeds]` and seed `i % seeds`. Every
+    value uses the same seed keys, so comparisons across values are paired (same init, same
+    batches). `unflatten` puts a run axis back as `(value, seed)`.
+    """
+
+    values: tuple
+    seeds: int
+    seed: int = 0
+    stream: int = 0
+
+    @property
+    def runs(self) -> int:
+        return len(self.values) * self.seeds
+
+    def keys(self) -> jax.Array:
+        """One key per run, repeating the seeds' keys for every value."""
+        return jnp.tile(seed_keys(self.seed, self.seeds, self.stream), len(self.values))
+
+    def per_run(self) -> jax.Array:
+        """The swept value of every run, as float32 (for `fit`'s `hparams`)."""
+        return jnp.repeat(jnp.asarray(self.values, jnp.float32), self.seeds)
+
+    def unflatten(self, array) -> np.ndarray:
+        """`array` with its leading run axis split into (value, seed)."""
+        array = np.asarray(array)
+        return array.reshape(len(self.values), self.seeds, *array.shape[1:])
+
+
 def sample_batch(data: Mapping[str, jax.Array], key: jax.Array, batch_size: int):
     """A minibatch drawn with replacement (the whole set when `batch_size` is 0)."""
     n = jax.tree.leaves(data)[0].shape[0]

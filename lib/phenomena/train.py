@@ -293,6 +293,12 @@ def squared_error(model, batch, *, train: bool = False, key=None):
     return 0.5 * jnp.mean(jnp.sum((prediction - batch["y"]) ** 2, axis=-1)), {}
 
 
+def binary_cross_entropy(model, batch, *, train: bool = False, key=None):
+    """Mean sigmoid cross-entropy of a one-logit classifier on `batch = {"x", "y"}` (y in {0, 1})."""
+    logits, _ = model(batch["x"], train=train)
+    return optax.sigmoid_binary_cross_entropy(logits, batch["y"]).mean(), {}
+
+
 def cross_entropy_loss(model, batch) -> jax.Array:
     """Mean cross-entropy alone (for probes that differentiate a scalar loss)."""
     return cross_entropy(model, batch)[0]

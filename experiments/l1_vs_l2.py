@@ -20,7 +20,7 @@ Expected: at λ ≈ 0.21, L1 zeroes ≈ 85-90 % of the weights and recovers all 
 inputs with few false positives; L2 leaves no exact zero at any λ while ‖w‖ falls smoothly;
 in the MLP, L1 zeroes noise and signal weights alike and prunes no whole input (a recorded
 deviation from our own expectation; see `l1_prunes_noise_inputs`).
-Runtime: smoke ~5 s; quick ~12 s on 2 CPU cores (8 seeds); full ~30 s on one H100 (64 seeds).
+Runtime: smoke ~7 s; quick ~13 s on 2 CPU cores (8 seeds); full ~40 s on one H100 (64 seeds).
 """
 
 from __future__ import annotations

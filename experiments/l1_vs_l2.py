@@ -148,7 +148,7 @@ TASKS = ("linear", "linear with outliers", "logistic")
 
 def _datasets(config: Config, keys: jax.Array, task: str):
     """One sparse regression dataset per key: plain, with outlying targets, or as 0/1 labels."""
-    keys = jax.vmap(lambda k: jax.random.fold_in(k, DATA_STREAM))(keys)
+    keys = train.run_streams(keys, DATA_STREAM)
     sets = jax.vmap(lambda k: data.sparse_linear_regression(k, config.n, config.p, config.k,
                                                             config.noise))(keys)
     if task == "logistic":

@@ -149,3 +149,12 @@ def test_sweep_is_value_major_with_paired_seeds():
     np.testing.assert_allclose(np.asarray(sweep.per_run()), [0.1, 0.1, 1.0, 1.0, 10.0, 10.0])
     assert sweep.unflatten(np.arange(12).reshape(6, 2)).shape == (3, 2, 2)
     assert sweep.unflatten(np.arange(6))[2, 1] == 5
+
+
+def test_run_streams_are_new_keys_and_reserved_streams_are_refused():
+    keys = train.seed_keys(0, 3)
+    data_keys = jax.random.key_data(train.run_streams(keys, 2))
+    train_keys = jax.random.key_data(jax.vmap(lambda k: jax.random.fold_in(k, train.TRAIN_STREAM))(keys))
+    assert data_keys.shape == (3, 2) and not np.array_equal(data_keys, train_keys)
+    with pytest.raises(ValueError, match="use 2 or more"):
+        train.run_streams(keys, 1)

@@ -76,6 +76,17 @@ def seed_keys(seed: int, n: int, stream: int = 0) -> jax.Array:
     return jax.random.split(jax.random.fold_in(jax.random.key(seed), stream), n)
 
 
+def run_streams(keys: jax.Array, stream: int) -> jax.Array:
+    """Stream `stream` of every run key, for an experiment's own random draws (data, edits).
+
+    Streams 0 and 1 of a run key belong to its initialization (`models.create`) and its
+    training (`fit`); reusing them would correlate, say, a data draw with the batch order.
+    """
+    if stream <= TRAIN_STREAM:
+        raise ValueError(f"streams 0 and 1 are the init's and training's; use 2 or more, not {stream}")
+    return jax.vmap(lambda key: jax.random.fold_in(key, stream))(keys)
+
+
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     """Runs for every (value, seed) pair of a swept hyperparameter, trained as one program.
@@ -92,6 +103,7 @@ class Sweep:
 
     @property
     def runs(self) -> int:
+        """Number of runs: values times seeds."""
         return len(self.values) * self.seeds
 
     def keys(self) -> jax.Array:

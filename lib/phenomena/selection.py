@@ -1,0 +1,86 @@
+"""Early stopping as a selection over a recorded curve, never by re-training.
+
+`train.fit` records every split's metrics at each evaluation, so stopping early is a question
+asked afterwards of those curves: at which evaluation is the validation loss best, and what
+was the test loss there? Every function works on numpy arrays whose last axis is the
+evaluation index (leading axes are runs, seeds, variants) and is NaN-safe: a NaN (a diverged
+run, an undefined metric) is never selected, and a curve with no finite value selects index
+-1, whose value reads as NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MODES = ("min", "max")
+NO_INDEX = -1  # what a curve without a finite value selects
+
+
+def _as_minimized(curve, mode: str) -> np.ndarray:
+    """The curve as float64, negated for `mode="max"` so that smaller is always better."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    values = np.asarray(curve, dtype=np.float64)
+    return values if mode == "min" else -values
+
+
+def best_step(curve, mode: str = "min") -> np.ndarray:
+    """Index (along the last axis) of each curve's best finite value; the first one on ties.
+
+    `mode="min"` for losses, `"max"` for accuracies. Returns an int array of the leading shape;
+    `NO_INDEX` (-1) where the curve has no finite value.
+    """
+    values = _as_minimized(curve, mode)
+    finite = np.isfinite(values)
+    index = np.argmin(np.where(finite, values, np.inf), axis=-1)
+    return np.where(finite.any(axis=-1), index, NO_INDEX)
+
+
+def value_at(curve, index) -> np.ndarray:
+    """`curve[..., index]` per leading entry; NaN where `index` is `NO_INDEX`."""
+    values = np.asarray(curve, dtype=np.float64)
+    index = np.asarray(index)
+    picked = np.take_along_axis(values, np.maximum(index, 0)[..., None], axis=-1)[..., 0]
+    return np.where(index == NO_INDEX, np.nan, picked)
+
+
+def value_at_best(selection_curve, target_curve, mode: str = "min") -> np.ndarray:
+    """`target_curve` at the evaluation where `selection_curve` is best.
+
+    E.g. the test loss of the model early stopping keeps: `value_at_best(val_loss, test_loss)`.
+    Both curves share their shape; the result has the leading shape.
+    """
+    return value_at(target_curve, best_step(selection_curve, mode))
+
+
+def first_stall(curve, patience: int, mode: str = "min", min_delta: float = 0.0) -> np.ndarray:
+    """Index at which a patience rule stops: `patience` evaluations without an improvement.
+
+    Evaluation i improves when its value beats the best of all earlier values by more than
+    `min_delta`; evaluation 0 counts as an improvement. Training stops at the first i with
+    `i - (last improvement) >= patience`; a curve that never stalls stops at its last index.
+    NaNs never improve. The model kept at the stop is `best_step(curve[..., :stop + 1])`.
+    """
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1, got {patience}")
+    values = _as_minimized(curve, mode)
+    n = values.shape[-1]
+    filled = np.where(np.isfinite(values), values, np.inf)
+    best_before = np.concatenate(
+        [np.full(values.shape[:-1] + (1,), np.inf), np.minimum.accumulate(filled, axis=-1)[..., :-1]],
+        axis=-1)
+    improves = filled < best_before - min_delta
+    improves[..., 0] = True
+    steps = np.arange(n)
+    last_improvement = np.maximum.accumulate(np.where(improves, steps, 0), axis=-1)
+    stalled = steps - last_improvement >= patience
+    return np.where(stalled.any(axis=-1), np.argmax(stalled, axis=-1), n - 1)
+
+
+def best_step_until(curve, stop, mode: str = "min") -> np.ndarray:
+    """Best index within `curve[..., :stop + 1]` for each leading entry (the model a stop keeps)."""
+    values = _as_minimized(curve, mode)
+    stop = np.asarray(stop)
+    visible = np.arange(values.shape[-1]) <= stop[..., None]
+    masked = np.where(visible, values, np.nan)
+    return best_step(masked, "min")

@@ -66,3 +66,30 @@ def test_batch_norm_model_runs_in_both_modes():
     # so the same batch is not normalized to zero mean.
     _, aux = model(x, train=False)
     assert np.abs(np.asarray(aux["preacts"][0]).mean(0)).max() > 0.1
+
+
+def test_dropout_is_keyed_in_training_and_off_in_evaluation():
+    keys = train.seed_keys(0, 1)
+    graphdef, state = models.mlps(4, 3, MLPConfig(width=16, depth=2, dropout=0.5), keys)
+    model = nnx.merge(graphdef, jax.tree.map(lambda a: a[0], state))
+    x = jnp.ones((8, 4))
+    train_a, _ = model(x, train=True, key=jax.random.key(1))
+    train_b, _ = model(x, train=True, key=jax.random.key(2))
+    eval_a, _ = model(x, key=jax.random.key(1))
+    eval_b, _ = model(x, key=jax.random.key(2))
+    assert float(jnp.abs(train_a - train_b).max()) > 1e-3
+    np.testing.assert_array_equal(eval_a, eval_b)
+    with pytest.raises(ValueError, match="needs a key"):
+        model(x, train=True)
+
+
+def test_residual_layers_add_their_input():
+    keys = train.seed_keys(0, 1)
+    config = MLPConfig(width=8, depth=3, activation="relu", residual=True)
+    graphdef, state = models.mlps(4, 2, config, keys)
+    model = nnx.merge(graphdef, jax.tree.map(lambda a: a[0], state))
+    x = jax.random.normal(jax.random.key(0), (5, 4))
+    h1 = model.hidden_layer(0, x)[1]
+    h2 = h1 + model.hidden_layer(1, h1)[1]
+    h3 = h2 + model.hidden_layer(2, h2)[1]
+    np.testing.assert_allclose(model(x)[0], model.head(h3), rtol=1e-6)

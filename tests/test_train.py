@@ -119,7 +119,7 @@ def test_injected_hyperparameters_and_decoupled_decay_match_the_formula():
 
 def test_cross_entropy_at_uniform_logits_is_log_classes():
     class Uniform:
-        def __call__(self, x, train=False):
+        def __call__(self, x, train=False, key=None):
             return jnp.zeros((x.shape[0], 10)), {}
 
     loss, aux = train.cross_entropy(Uniform(), {"x": jnp.zeros((4, 3)), "y": jnp.arange(4)})
@@ -158,3 +158,61 @@ def test_run_streams_are_new_keys_and_reserved_streams_are_refused():
     assert data_keys.shape == (3, 2) and not np.array_equal(data_keys, train_keys)
     with pytest.raises(ValueError, match="use 2 or more"):
         train.run_streams(keys, 1)
+
+
+def test_warmup_cosine_scales_each_update_by_the_schedule():
+    spec = OptimizerSpec(name="sgd", schedule="warmup_cosine", warmup_steps=4, decay_steps=12)
+    opt = make_optimizer(spec)(learning_rate=0.5)
+    params, grads = {"w": jnp.zeros(1)}, {"w": jnp.ones(1)}
+    state = opt.init(params)
+    steps = []
+    for _ in range(12):
+        updates, state = opt.update(grads, state, params)
+        steps.append(-float(updates["w"][0]))
+    # Linear warmup 0, 1/4, 2/4, 3/4 of the peak, the peak at step 4, then cosine down to 0.
+    np.testing.assert_allclose(steps[:5], [0.0, 0.125, 0.25, 0.375, 0.5], atol=1e-7)
+    assert steps[8] == pytest.approx(0.5 * 0.5 * (1 + np.cos(np.pi * 4 / 8)), abs=1e-7)
+    assert all(a >= b for a, b in zip(steps[4:], steps[5:]))
+    with pytest.raises(ValueError, match="warmup_steps < decay_steps"):
+        make_optimizer(OptimizerSpec(schedule="warmup_cosine", warmup_steps=5, decay_steps=5))
+
+
+def test_frozen_parameters_stay_bit_identical_in_fit_while_the_rest_trains():
+    from flax import nnx
+
+    from phenomena.optim import PathMask
+
+    graphdef, state, data, keys = _toy_problem(runs=2)
+    config = TrainConfig(optimizer="adam", lr=1e-2, steps=20, eval_every=10, batch_size=32)
+    history = train.fit(graphdef, state, train.squared_error, data, config, keys,
+                        optimizer=config.spec(freeze=PathMask("['hidden'][0]")), progress=False)
+    before, after = nnx.filter_state(state, nnx.Param), nnx.filter_state(history.state, nnx.Param)
+    for name in ("kernel", "bias"):
+        np.testing.assert_array_equal(after["hidden"][0][name][...], before["hidden"][0][name][...])
+    moved = np.abs(np.asarray(after["hidden"][1]["kernel"][...] - before["hidden"][1]["kernel"][...]))
+    assert moved.max() > 1e-3
+
+
+def test_validation_split_and_subsets_are_disjoint_and_keyed():
+    from phenomena import data as datasets
+
+    toy = {"x": jnp.arange(20.0)[:, None], "y": jnp.arange(20)}
+    fit_part, val = datasets.split_validation(toy, jax.random.key(0), 5)
+    assert val["y"].shape == (5,) and fit_part["y"].shape == (15,)
+    assert sorted(np.concatenate([fit_part["y"], val["y"]]).tolist()) == list(range(20))
+    np.testing.assert_array_equal(fit_part["x"][:, 0], fit_part["y"])
+    other = datasets.split_validation(toy, jax.random.key(1), 5)[1]
+    assert set(val["y"].tolist()) != set(other["y"].tolist())
+    subset = datasets.random_subset(toy, jax.random.key(0), 7)
+    assert len(set(subset["y"].tolist())) == 7
+    with pytest.raises(ValueError, match="n_val"):
+        datasets.split_validation(toy, jax.random.key(0), 20)
+
+
+def test_select_classes_keeps_and_relabels_in_the_given_order():
+    from phenomena import data as datasets
+
+    toy = {"x": jnp.arange(6.0)[:, None], "y": jnp.array([5, 1, 7, 5, 9, 0])}
+    picked = datasets.select_classes(toy, [7, 5])
+    np.testing.assert_array_equal(picked["y"], [1, 0, 1])
+    np.testing.assert_array_equal(picked["x"][:, 0], [0.0, 2.0, 3.0])

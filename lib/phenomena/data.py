@@ -80,3 +80,42 @@ def sparse_linear_regression(key: jax.Array, n: int, p: int, k: int, noise: floa
 def uniform_grid(n: int, low: float = -1.0, high: float = 1.0) -> jnp.ndarray:
     """`n` evenly spaced 1-D inputs in [low, high], shape (n, 1)."""
     return jnp.linspace(low, high, n)[:, None]
+
+
+def split_validation(data: dict, key: jax.Array, n_val: int) -> tuple[dict, dict]:
+    """Carve `n_val` random examples out of `data` as a validation split: `(train, val)`.
+
+    The two parts are disjoint and together hold every example; pure in `key`, so it vmaps
+    over seeds (each seed its own split) as well as running once for a shared split.
+    """
+    n = jax.tree.leaves(data)[0].shape[0]
+    if not 0 < n_val < n:
+        raise ValueError(f"n_val must be in (0, {n}), got {n_val}")
+    order = jax.random.permutation(key, n)
+    return (jax.tree.map(lambda a: a[order[n_val:]], data),
+            jax.tree.map(lambda a: a[order[:n_val]], data))
+
+
+def random_subset(data: dict, key: jax.Array, n: int) -> dict:
+    """`n` examples of `data` drawn without replacement (pure in `key`; vmaps over seeds)."""
+    total = jax.tree.leaves(data)[0].shape[0]
+    if not 0 < n <= total:
+        raise ValueError(f"subset size must be in (0, {total}], got {n}")
+    index = jax.random.permutation(key, total)[:n]
+    return jax.tree.map(lambda a: a[index], data)
+
+
+def select_classes(data: dict, classes) -> dict:
+    """The examples whose label is in `classes`, relabelled 0..k-1 in the order given.
+
+    Runs eagerly (the result's size depends on the labels), e.g. MNIST-1D digits 5-9 as a
+    five-class task for transfer learning.
+    """
+    classes = np.asarray(classes)
+    labels = np.asarray(data["y"])
+    keep = np.isin(labels, classes)
+    relabel = np.full(max(int(labels.max()), int(classes.max())) + 1, -1, np.int32)
+    relabel[classes] = np.arange(len(classes), dtype=np.int32)
+    out = {k: jnp.asarray(np.asarray(v)[keep]) for k, v in data.items() if k != "y"}
+    out["y"] = jnp.asarray(relabel[labels[keep]])
+    return out

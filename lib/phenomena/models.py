@@ -56,6 +56,8 @@ class MLPConfig:
     bias: bool = True
     norm: str = "none"
     dtype: str = "float32"  # "float64" needs `jax.enable_x64(True)` around creation and use
+    dropout: float = 0.0    # drop rate after every hidden activation, in training only
+    residual: bool = False  # hidden layers 2..L add their output to their input (skip connections)
 
     def __post_init__(self):
         check(self.width > 0, f"model.width must be positive, got {self.width}")
@@ -69,6 +71,7 @@ class MLPConfig:
               f"model.norm must be one of {', '.join(NORMALIZATIONS)}; got {self.norm!r}")
         check(self.dtype in ("float32", "float64"),
               f"model.dtype must be float32 or float64; got {self.dtype!r}")
+        check(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
 
 
 class MLP(nnx.Module):
@@ -76,6 +79,9 @@ class MLP(nnx.Module):
 
     `z_l` is layer l's pre-activation (after normalization, i.e. what the nonlinearity sees),
     the quantity that defines a dead unit and whose bias gradient measures vanishing.
+    With `residual`, layer l >= 2 computes `x + act(norm(W x + b))` (layer 1 maps the input
+    to `width`, so shapes match). With `dropout`, each hidden output is dropped at that rate
+    in training, with the key passed to the call; evaluation (`train=False`) is deterministic.
     """
 
     def __init__(self, in_features: int, out_features: int, config: MLPConfig, *, rngs: nnx.Rngs):
@@ -101,6 +107,8 @@ class MLP(nnx.Module):
             self.prelus = None
         self.activation = config.activation
         self.norm = config.norm
+        self.residual = config.residual
+        self.dropout = nnx.Dropout(config.dropout) if config.dropout > 0 else None
         self.head = nnx.Linear(dims[-1], out_features, use_bias=config.bias, kernel_init=init,
                                param_dtype=dtype, rngs=rngs)
 
@@ -114,10 +122,18 @@ class MLP(nnx.Module):
         h = self.prelus[i](z) if self.prelus is not None else ACTIVATIONS[self.activation](z)
         return z, h
 
-    def __call__(self, x: jax.Array, *, train: bool = False):
+    def __call__(self, x: jax.Array, *, train: bool = False, key: jax.Array | None = None):
         preacts = []
+        if self.dropout is not None and train:
+            if key is None:
+                raise ValueError("a model with dropout needs a key in training (train=True)")
+            keys = jax.random.split(key, len(self.hidden))
         for i in range(len(self.hidden)):
-            z, x = self.hidden_layer(i, x, train=train)
+            z, h = self.hidden_layer(i, x, train=train)
+            if self.dropout is not None:
+                # The key comes with the call (pure boundary); no Rngs state in the module.
+                h = self.dropout(h, deterministic=not train, rngs=keys[i] if train else None)
+            x = x + h if self.residual and i > 0 else h
             preacts.append(z)
         return self.head(x), {"preacts": tuple(preacts)}
 

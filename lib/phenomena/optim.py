@@ -74,6 +74,36 @@ class OptimizerSpec(NamedTuple):
     decoupled_decay: bool = False  # add_decayed_weights(weight_decay) before the base step
     l1: bool = False            # proximal L1 step after the base step
     penalize: PathMask | None = None  # which parameters decay and L1 act on (None: all)
+    schedule: str = "constant"  # or "warmup_cosine": the run's learning rate is the peak
+    warmup_steps: int = 0       # linear warmup from 0 (warmup_cosine only)
+    decay_steps: int = 0        # total steps of warmup + cosine decay to 0 (warmup_cosine only)
+    freeze: PathMask | None = None  # parameters that get no update at all (e.g. transferred features)
+
+
+SCHEDULES = ("constant", "warmup_cosine")
+
+
+@dataclasses.dataclass(frozen=True)
+class _FrozenLabels:
+    """Labels each parameter "frozen" or "trained" for `optax.multi_transform` (hashable)."""
+
+    frozen: PathMask
+
+    def __call__(self, params):
+        return jax.tree.map(lambda f: "frozen" if f else "trained", self.frozen(params))
+
+
+def _schedule_factor(spec: OptimizerSpec) -> optax.GradientTransformation:
+    """Scale the updates by the schedule's factor in [0, 1] (the learning rate is the peak).
+
+    Multiplying the final update by the factor is the same as scheduling the learning rate for
+    every base optimizer here (their update is linear in it), and keeps the learning rate a
+    per-run value that `inject_hyperparams` can carry.
+    """
+    schedule = optax.warmup_cosine_decay_schedule(
+        init_value=0.0, peak_value=1.0, warmup_steps=spec.warmup_steps,
+        decay_steps=spec.decay_steps, end_value=0.0)
+    return optax.scale_by_schedule(schedule)
 
 
 def make_optimizer(spec: OptimizerSpec):
@@ -83,6 +113,11 @@ def make_optimizer(spec: OptimizerSpec):
     """
     if spec.name not in BASE_OPTIMIZERS:
         raise ValueError(f"unknown optimizer {spec.name!r}; choose from {', '.join(BASE_OPTIMIZERS)}")
+    if spec.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {spec.schedule!r}; choose from {', '.join(SCHEDULES)}")
+    if spec.schedule == "warmup_cosine" and not 0 <= spec.warmup_steps < spec.decay_steps:
+        raise ValueError(f"warmup_cosine needs 0 <= warmup_steps < decay_steps, got "
+                         f"{spec.warmup_steps} and {spec.decay_steps}")
 
     def build(learning_rate, clip_norm=1.0, weight_decay=0.0, l1=0.0):
         def only_penalized(transform):
@@ -94,8 +129,15 @@ def make_optimizer(spec: OptimizerSpec):
         if spec.decoupled_decay:
             parts.append(only_penalized(optax.add_decayed_weights(weight_decay)))
         parts.append(BASE_OPTIMIZERS[spec.name](learning_rate, spec.momentum))
+        if spec.schedule == "warmup_cosine":
+            parts.append(_schedule_factor(spec))
         if spec.l1:
             parts.append(only_penalized(l1_proximal(learning_rate * l1)))
-        return optax.chain(*parts)
+        transform = optax.chain(*parts)
+        if spec.freeze is not None:
+            # Frozen parameters get an exact zero update (and no optimizer state).
+            transform = optax.multi_transform(
+                {"trained": transform, "frozen": optax.set_to_zero()}, _FrozenLabels(spec.freeze))
+        return transform
 
     return optax.inject_hyperparams(build)

@@ -293,7 +293,7 @@ def fit(
 
 def cross_entropy(model, batch, *, train: bool = False, key=None):
     """Mean softmax cross-entropy of a classifier on `batch = {"x", "y"}`, with accuracy as aux."""
-    logits, _ = model(batch["x"], train=train)
+    logits, _ = model(batch["x"], train=train, key=key)
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["y"]).mean()
     accuracy = jnp.mean(jnp.argmax(logits, -1).astype(batch["y"].dtype) == batch["y"])
     return loss, {"accuracy": accuracy}
@@ -301,13 +301,13 @@ def cross_entropy(model, batch, *, train: bool = False, key=None):
 
 def squared_error(model, batch, *, train: bool = False, key=None):
     """Half the mean squared error of a regressor on `batch = {"x", "y"}` (y of shape (n, out))."""
-    prediction, _ = model(batch["x"], train=train)
+    prediction, _ = model(batch["x"], train=train, key=key)
     return 0.5 * jnp.mean(jnp.sum((prediction - batch["y"]) ** 2, axis=-1)), {}
 
 
 def binary_cross_entropy(model, batch, *, train: bool = False, key=None):
     """Mean sigmoid cross-entropy of a one-logit classifier on `batch = {"x", "y"}` (y in {0, 1})."""
-    logits, _ = model(batch["x"], train=train)
+    logits, _ = model(batch["x"], train=train, key=key)
     return optax.sigmoid_binary_cross_entropy(logits, batch["y"]).mean(), {}
 
 

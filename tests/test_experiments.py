@@ -1,7 +1,8 @@
 """Each experiment's quick profile decides every claim as the literature expects.
 
-The quick profile runs once per session (fixture in conftest); a second seed checks that the
-verdicts are not an accident of the default seeds.
+The quick profile runs once per session (fixture in conftest). A second seed checks that the
+verdicts are not an accident of the default seeds; it doubles the time, so it is marked
+`slow` and runs with `python -m pytest -m slow`.
 """
 
 import json
@@ -27,6 +28,7 @@ def test_quick_profile_verdicts_equal_expected(name, quick_run):
     assert list(outcome.folder.glob("*.png")), "the run drew no figure"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_verdicts_hold_for_another_seed(name, quick_run):
     outcome = quick_run(name, seed=1)

@@ -1,0 +1,187 @@
+"""Early stopping: the validation loss of an overfitting net falls then rises; its minimum picks a better model.
+
+Q&A: Q57. Setup: a setup that overfits on purpose: a small random subset of MNIST-1D per seed
+(`pool` examples), of which `val_size` are carved out by key as the validation split, a wide
+two-hidden-layer ReLU MLP (He init), Adam, no weight decay or dropout. One compiled program
+trains every seed on its own split (`data_axis=0`) and evaluates train, validation and test
+loss and accuracy every `train.eval_every` steps. Early stopping is then a selection over the
+recorded curves (`phenomena.selection`), never a re-training: the kept model is the one at the
+evaluation with the lowest validation loss, and its test loss is compared with the last
+model's. A patience rule (stop after `patience` evaluations without a new best) is reported too.
+
+Command:  python -m experiments.early_stopping --profile quick
+Expected: the training loss falls towards 0 while the validation (and test) loss reaches a
+minimum early and then climbs as the net memorizes its few examples, so the model at the
+validation minimum has a clearly lower test loss than the last one (Prechelt 1998).
+Runtime: smoke ~4 s; quick ~12 s on 2 CPU cores (8 seeds); full (32 seeds, a larger pool and
+net, longer training) is sized for one GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from phenomena import data, models, plots, selection, stats, train
+from phenomena.config import check
+from phenomena.models import MLPConfig
+from phenomena.results import Results
+from phenomena.stats import Claim, decide
+from phenomena.train import TrainConfig
+
+SPLITS = ("train", "val", "test")
+SUBSET_STREAM, SPLIT_STREAM = 2, 3  # per-seed draws, apart from the init (0) and batches (1)
+MARGIN = 0.05   # nats: the validation loss must fall and rise by more than this
+EPSILON = 0.02  # nats: "not worse" allows the early-stopped test loss to exceed the last by this
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every knob of the experiment; `PROFILES` override some of them."""
+
+    seed: int = 0
+    seeds: int = 8
+    pool: int = 1500      # examples drawn per seed from MNIST-1D's 4000 training examples
+    val_size: int = 500   # of which this many are the validation split (1000 left to train on)
+    patience: int = 5     # evaluations without a new best before the patience rule stops
+    model: MLPConfig = MLPConfig(width=256, depth=2, activation="relu", init="he_normal")
+    train: TrainConfig = TrainConfig(optimizer="adam", lr=1e-3, steps=600, batch_size=100,
+                                     eval_every=20)
+
+    def __post_init__(self):
+        check(0 < self.pool <= 4000, f"pool must be in (0, 4000], got {self.pool}")
+        check(0 < self.val_size < self.pool, f"val_size must be in (0, pool={self.pool}), got {self.val_size}")
+        check(self.patience >= 1, f"patience must be >= 1, got {self.patience}")
+        check(self.train.steps // self.train.eval_every >= 3,
+              "early stopping needs at least 3 evaluations after init (train.steps / train.eval_every)")
+        check(self.model.dropout == 0, "early stopping is studied without other regularization: model.dropout must be 0")
+
+
+CONFIG = Config()
+PROFILES = {
+    "smoke": {"seeds": 2, "train.steps": 200, "train.eval_every": 40},
+    "quick": {},
+    "full": {"seeds": 32, "pool": 3000, "val_size": 1000, "model.width": 512,
+             "train.steps": 4000, "train.eval_every": 50, "patience": 10},
+}
+
+CLAIMS = [
+    Claim("early_stopping.validation_u_curve", "Q57",
+          "validation loss: for every seed its minimum lies strictly inside the run (neither at "
+          "init nor at the last evaluation); the 95 % CI over seeds of (final - minimum) lies "
+          f"above {MARGIN} nats (it rises) and the CI of (initial - minimum) lies above "
+          f"{MARGIN} nats (it fell first)"),
+    Claim("early_stopping.early_stop_not_worse", "Q57",
+          "the 95 % paired CI of (test loss at the best-validation-loss evaluation - test loss "
+          f"at the last evaluation) lies below ε = {EPSILON} nats (same metric, cross-entropy, "
+          "throughout)"),
+]
+
+
+def _splits(config: Config, keys) -> dict:
+    """Each seed's train and validation splits (carved from its own pool) and the test set."""
+    full = data.mnist1d_splits()
+
+    def one(subset_key, split_key):
+        pool = data.random_subset(full["train"], subset_key, config.pool)
+        return data.split_validation(pool, split_key, config.val_size)
+
+    train_split, val_split = jax.vmap(one)(train.run_streams(keys, SUBSET_STREAM),
+                                           train.run_streams(keys, SPLIT_STREAM))
+    test = jax.tree.map(lambda a: np.broadcast_to(a, (config.seeds, *a.shape)), full["test"])
+    return {"train": train_split, "val": val_split, "test": test}
+
+
+def run(config: Config) -> Results:
+    """Train every seed once, recording train/validation/test curves at every evaluation."""
+    keys = train.seed_keys(config.seed, config.seeds)
+    splits = _splits(config, keys)
+    graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, config.model, keys)
+    history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train, keys,
+                        evaluate=train.classification_metrics, eval_data=splits, data_axis=0,
+                        name="overfitting net")
+    results = Results()
+    for split in SPLITS:
+        for metric in ("loss", "accuracy"):
+            results.add(f"{split}_{metric}", history.evals[f"{split}/{metric}"], ("seed", "step"),
+                        seed=list(range(config.seeds)), step=history.eval_steps.tolist())
+    results.meta["patience"] = config.patience
+    return results
+
+
+def _patience_rule(results: Results, patience: int) -> dict:
+    """Where a patience rule would stop, the model it keeps, and that model's test loss."""
+    val = results["val_loss"]
+    stop = selection.first_stall(val, patience)
+    kept = selection.best_step_until(val, stop)
+    steps = np.asarray(results.coords["step"])
+    return {"patience_evaluations": patience,
+            "stop_step": stats.mean_ci(steps[stop]),
+            "fraction_of_steps_trained": stats.mean_ci(steps[stop] / steps[-1]),
+            "test_loss_of_kept_model": stats.mean_ci(selection.value_at(results["test_loss"], kept))}
+
+
+def claims(results: Results) -> list[stats.Verdict]:
+    """Decide both claims from the recorded validation and test curves."""
+    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
+    steps = np.asarray(results.coords["step"])
+    val, test = results["val_loss"], results["test_loss"]
+    best = selection.best_step(val)
+    val_min = selection.value_at(val, best)
+    inside = bool(np.all((best > 0) & (best < val.shape[-1] - 1)))
+    rise = stats.mean_ci(val[:, -1] - val_min)
+    fall = stats.mean_ci(val[:, 0] - val_min)
+
+    test_at_best = selection.value_at(test, best)
+    difference = stats.paired_diff_ci(test_at_best, test[:, -1])
+    accuracy_difference = stats.paired_diff_ci(selection.value_at(results["test_accuracy"], best),
+                                               results["test_accuracy"][:, -1])
+    patience = results.meta.get("patience", CONFIG.patience)
+    return [
+        decide(by_id["validation_u_curve"], inside and rise.above(MARGIN) and fall.above(MARGIN),
+               "final - minimum validation loss (nats)", rise, initial_minus_minimum=fall,
+               minimum_strictly_inside_for_every_seed=inside,
+               best_step=stats.mean_ci(steps[best]), best_steps_per_seed=steps[best].tolist(),
+               last_step=int(steps[-1]), final_train_loss=stats.mean_ci(results["train_loss"][:, -1])),
+        decide(by_id["early_stop_not_worse"], difference.below(EPSILON),
+               "test loss at best-validation step - test loss at last step (nats)", difference,
+               epsilon=EPSILON, test_loss_at_best=stats.mean_ci(test_at_best),
+               test_loss_at_last=stats.mean_ci(test[:, -1]),
+               test_accuracy_at_best_minus_last=accuracy_difference,
+               patience_rule=_patience_rule(results, patience)),
+    ]
+
+
+def plot(results: Results) -> dict:
+    """Loss and accuracy curves of the three splits with the selected steps marked."""
+    steps = np.asarray(results.coords["step"])
+    best_steps = steps[selection.best_step(results["val_loss"])]
+    fig, axes = plots.figure(ncols=2)
+    for ax, metric in ((axes[0, 0], "loss"), (axes[0, 1], "accuracy")):
+        for i, split in enumerate(SPLITS):
+            plots.band(ax, steps, results[f"{split}_{metric}"], label=split, color=plots.PALETTE[i])
+        ax.axvspan(best_steps.min(), best_steps.max(), color="grey", alpha=0.15,
+                   label="best-validation-loss steps (range over seeds)")
+        ax.axvline(np.median(best_steps), color="grey", linestyle="--", linewidth=1.2,
+                   label="median selected step")
+        ax.set_xlabel("optimizer step")
+        ax.set_ylim(bottom=0)
+    # A linear loss axis: the validation rise (tenths of a nat) would vanish on a log axis.
+    axes[0, 0].set_ylabel("cross-entropy (nats)")
+    axes[0, 0].set_title("validation and test loss fall, then rise")
+    axes[0, 1].set_ylabel("accuracy")
+    axes[0, 1].set_title("accuracy still creeps up past the loss minimum")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=5)
+    plots.title(fig, "Early stopping at the validation-loss minimum keeps a model with lower test loss")
+    return {"curves": fig}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from phenomena.cli import experiment_main
+
+    sys.exit(experiment_main(__spec__.name))

@@ -1,0 +1,460 @@
+"""Batch size: gradient noise falls as 1/B; larger batches trade examples for steps; noise escapes sharp minima.
+
+Q&A: Q14b, Q19. Minibatches are drawn with replacement (`train.sample_batch`). Three parts:
+
+1. Gradient noise. For an MLP (1 hidden layer of 32 ReLU units) on 1000 MNIST-1D training
+   examples, the per-example gradients give g_full, and 64 minibatch draws per batch size
+   B = 1 … 256 give E‖g_B − g_full‖², at initialization and after training (the final state of
+   the B = 64 run of part 2). With replacement its expectation is tr Σ / B exactly, so the log-log
+   slope is −1; the per-seed slope is measured. McCandlish et al. (2018)'s noise scale
+   B_simple = tr Σ / ‖g‖² is recorded at both points.
+2. Steps against examples. The same MLP trained by plain SGD at one fixed learning rate for
+   every batch size B = 4, 16, 64, 256 (one compiled `fit` per B, seeds vmapped), to a target
+   training loss of half the chance loss (½ ln 10). A fixed learning rate keeps the batch size
+   the only difference between arms: every arm takes the same expected step and they differ
+   only in gradient noise. (McCandlish's near-linear fall of the step count assumes the learning
+   rate retuned for each B; the linear-scaling rule would tie the rate to B and diverge at the
+   large end. With a fixed rate the step count falls while noise dominates and saturates beyond
+   the critical batch, so examples = steps × B rise.) S(B) = S_min (1 + B_crit / B) is fitted.
+3. Escaping a sharp minimum. A 1-D regression whose loss is an average of per-example losses
+   ℓ_i(θ) = ½ (θ − y_i)² − d_i h exp(−(θ − s)² / 2w²), y_i ~ N(0, 1): the quadratic's wide, deep
+   minimum sits near 0; a narrow dip at s = 2 (width w = 0.1) makes a shallower, sharp spurious
+   minimum, carried by one example in eight (d_i = 8 for those, 0 for the rest, so the average
+   dip has depth h = 1). Every arm (B = 1, 4, 16 and full batch) uses the same learning rate
+   0.01 (full-batch GD is stable in the dip: 0.01 × (1 + h/w²) ≈ 1 < 2), the same data and the
+   same starts, uniform within ±0.3 of s (a few start left of the basin's edge, so GD's escape
+   share is not zero by construction). A run escapes if it ends nearer the wide minimum (θ < s/2).
+
+Command:  python -m experiments.batch_size --profile quick
+Expected: noise slope −1.00 ± 0.02 at init and after training; steps to ½ ln 10 fall from
+≈ 1500 (B = 4) to ≈ 600 (B = 256) while examples rise ≈ 25×; B = 1 SGD escapes the sharp
+minimum in nearly every run, full-batch GD only from the starts outside its basin (≈ 15 %).
+Runtime: smoke ~10 s; quick ~15 s on 2 CPU cores (8 seeds); full (32 seeds, 4000 examples,
+B to 1024, 8000 steps) is meant for a GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from phenomena import data, gradient_noise, models, plots, stats, train
+from phenomena.config import check
+from phenomena.models import MLPConfig
+from phenomena.results import Results
+from phenomena.stats import Claim, decide
+from phenomena.train import TrainConfig
+
+CHANCE_LOSS = math.log(10)
+DRAW_STREAM = 2      # per-run stream of the noise measurement's draws and the landscape data
+LANDSCAPE_KEYS = 1   # `seed_keys` stream of the landscape runs (the MNIST-1D runs use 0)
+POINTS = ("init", "trained")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every knob of the experiment; `PROFILES` override some of them."""
+
+    seed: int = 0
+    seeds: int = 8
+    train_size: int = 1000          # MNIST-1D training examples: the "full" batch of parts 1-2
+    width: int = 32
+    depth: int = 1
+    noise_batches: tuple[int, ...] = (1, 4, 16, 64, 256)
+    noise_draws: int = 64
+    batch_sizes: tuple[int, ...] = (4, 16, 64, 256)
+    target_fraction_of_chance: float = 0.5   # target loss = this × ln 10
+    # Fixed learning rate for every batch size; `batch_size` picks the run measured as "trained".
+    train: TrainConfig = TrainConfig(optimizer="sgd", lr=0.1, steps=2000, batch_size=64,
+                                     eval_every=20)
+    # Part 3: the 1-D landscape with a sharp spurious minimum.
+    starts_per_seed: int = 16
+    landscape_examples: int = 32
+    dip_share: float = 0.125        # share of the examples that carry the dip
+    dip_depth: float = 1.0          # h: depth of the average dip
+    dip_width: float = 0.1          # w
+    dip_at: float = 2.0             # s
+    start_spread: float = 0.3       # starts uniform in s ± this
+    escape_batches: tuple[int, ...] = (1, 4, 16, 0)  # 0 = full batch (gradient descent)
+    landscape_train: TrainConfig = TrainConfig(optimizer="sgd", lr=0.01, steps=3000,
+                                               batch_size=1, eval_every=25)
+
+    def __post_init__(self):
+        check(self.train_size > 0 and self.width > 0 and self.depth >= 1,
+              "train_size, width and depth must be positive")
+        check(len(self.noise_batches) >= 3 and all(b >= 1 for b in self.noise_batches),
+              f"noise_batches needs at least three sizes >= 1, got {self.noise_batches}")
+        check(self.noise_draws >= 2, f"noise_draws must be >= 2, got {self.noise_draws}")
+        check(len(self.batch_sizes) >= 3 and all(b >= 1 for b in self.batch_sizes)
+              and list(self.batch_sizes) == sorted(set(self.batch_sizes)),
+              f"batch_sizes needs at least three increasing sizes >= 1, got {self.batch_sizes}")
+        check(self.train.batch_size in self.batch_sizes,
+              f"train.batch_size ({self.train.batch_size}) must be one of batch_sizes")
+        check(0 < self.target_fraction_of_chance < 1, "target_fraction_of_chance must be in (0, 1)")
+        check(self.starts_per_seed >= 1 and self.landscape_examples >= 2,
+              "starts_per_seed must be >= 1 and landscape_examples >= 2")
+        check(0 < self.dip_share <= 1 and round(self.dip_share * self.landscape_examples) >= 1,
+              "dip_share must leave at least one example carrying the dip")
+        check(self.dip_depth > 0 and self.dip_width > 0 and self.dip_at > 0 and self.start_spread > 0,
+              "dip_depth, dip_width, dip_at and start_spread must be positive")
+        check(0 in self.escape_batches and any(b > 0 for b in self.escape_batches),
+              "escape_batches needs the full batch (0) and at least one minibatch size")
+
+    @property
+    def target_loss(self) -> float:
+        """The training loss every batch size is timed to."""
+        return self.target_fraction_of_chance * CHANCE_LOSS
+
+
+CONFIG = Config()
+PROFILES = {
+    "smoke": {"seeds": 2, "train_size": 256, "noise_batches": (1, 8, 64), "noise_draws": 16,
+              "escape_batches": (1, 0),
+              "batch_sizes": (4, 16, 64), "train.steps": 200, "starts_per_seed": 4,
+              "landscape_train.steps": 500},
+    "quick": {},
+    "full": {"seeds": 32, "train_size": 4000, "width": 64, "noise_draws": 256,
+             "noise_batches": (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+             "batch_sizes": (4, 8, 16, 32, 64, 128, 256, 512, 1024), "train.steps": 8000,
+             "train.eval_every": 50, "starts_per_seed": 64, "landscape_train.steps": 10000},
+}
+
+CLAIMS = [
+    Claim("batch_size.noise_shrinks_with_batch", "Q14b, Q19",
+          "per seed, the least-squares slope of log E‖g_B − g_full‖² (64 with-replacement draws "
+          "per B) against log B over B = 1…256: its 95 % CI across seeds lies inside "
+          "[−1.2, −0.8] both at initialization and after training"),
+    Claim("batch_size.steps_vs_examples_tradeoff", "Q19",
+          "plain SGD at one fixed learning rate, target training loss ½ ln 10: every run reaches "
+          "the target; the per-seed slope of log(steps to target) against log B has its CI "
+          "inside (−1, 0) (steps fall with B, examples = steps × B rise); and the paired ratios "
+          "steps(smallest B)/steps(largest B) and examples(largest B)/examples(smallest B) each "
+          "have a CI above 1"),
+    Claim("batch_size.sgd_noise_escapes", "Q19",
+          "same learning rate, starts and data in every arm: the Wilson CI of the share of runs "
+          "that end in the wide basin (θ < s/2) with the smallest batch lies entirely above "
+          "full-batch gradient descent's"),
+]
+
+
+# ---- parts 1 and 2: MNIST-1D ------------------------------------------------------------------
+
+def _mlps(config: Config, keys):
+    return models.mlps(40, 10, MLPConfig(width=config.width, depth=config.depth), keys)
+
+
+def _training_loss(model, train_set):
+    return {"loss": train.cross_entropy(model, train_set)[0]}
+
+
+def _train_each_batch_size(config: Config, train_set, keys):
+    """Training-loss curves (batch, seed, step) and the final states of every batch size."""
+    graphdef, state = _mlps(config, keys)
+    curves, finals = [], {}
+    for batch_size in config.batch_sizes:
+        settings = dataclasses.replace(config.train, batch_size=batch_size)
+        history = train.fit(graphdef, state, train.cross_entropy, train_set, settings, keys,
+                            evaluate=_training_loss, eval_data=train_set, name=f"B = {batch_size}")
+        curves.append(history.evals["loss"])
+        finals[batch_size] = history.state
+    return np.stack(curves), history.eval_steps, graphdef, state, finals
+
+
+def _noise(config: Config, graphdef, states, train_set, keys) -> dict[str, np.ndarray]:
+    draw_keys = train.run_streams(keys, DRAW_STREAM)
+    measured = gradient_noise.noise_per_seed(graphdef, states, train.cross_entropy_loss, train_set,
+                                             draw_keys, tuple(config.noise_batches),
+                                             config.noise_draws)
+    return {k: np.asarray(v) for k, v in measured.items()}
+
+
+# ---- part 3: the 1-D landscape ---------------------------------------------------------------
+
+class Position(nnx.Module):
+    """One scalar parameter θ, started uniformly in `centre ± spread`."""
+
+    def __init__(self, centre: float, spread: float, *, rngs: nnx.Rngs):
+        self.theta = nnx.Param(centre + spread * jax.random.uniform(rngs.params(), (), minval=-1.0,
+                                                                    maxval=1.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class SharpDipLoss:
+    """ℓ_i(θ) = ½ (θ − y_i)² − d_i h exp(−(θ − s)² / 2w²); calling it gives a batch's mean.
+
+    A frozen dataclass rather than a closure, so it compares by value and `fit` reuses its
+    compiled programs for every seed and call with the same landscape.
+    """
+
+    depth: float   # h
+    width: float   # w
+    at: float      # s
+
+    def per_example(self, theta, batch):
+        """The loss of each example of `batch` at θ."""
+        dip = jnp.exp(-((theta - self.at) ** 2) / (2 * self.width**2))
+        return 0.5 * (theta - batch["y"]) ** 2 - batch["dip"] * self.depth * dip
+
+    def __call__(self, model, batch, *, train: bool = False, key=None):
+        return jnp.mean(self.per_example(model.theta[...], batch)), {}
+
+
+def _sharp_dip_loss(config: Config) -> SharpDipLoss:
+    return SharpDipLoss(config.dip_depth, config.dip_width, config.dip_at)
+
+
+def _landscape_data(config: Config, keys):
+    """Each run's dataset: targets y_i ~ N(0, 1) and dip weights (1/share on a random subset)."""
+    n = config.landscape_examples
+    carriers = round(config.dip_share * n)
+
+    def one(key):
+        k_y, k_dip = jax.random.split(key)
+        dip = jnp.zeros(n).at[jax.random.permutation(k_dip, n)[:carriers]].set(n / carriers)
+        return {"y": jax.random.normal(k_y, (n,)), "dip": dip}
+
+    return jax.vmap(one)(train.run_streams(keys, DRAW_STREAM))
+
+
+def _position(model, _):
+    return {"theta": model.theta[...]}
+
+
+def _landscape_runs(config: Config):
+    """θ trajectories (arm, run, step) for every batch size, same starts and data in each arm."""
+    keys = train.seed_keys(config.seed, config.seeds * config.starts_per_seed,
+                          stream=LANDSCAPE_KEYS)
+    graphdef, state = models.create(
+        lambda rngs: Position(config.dip_at, config.start_spread, rngs=rngs), keys)
+    sets = _landscape_data(config, keys)
+    loss = _sharp_dip_loss(config)
+    trajectories = []
+    for batch_size in config.escape_batches:
+        settings = dataclasses.replace(config.landscape_train, batch_size=batch_size)
+        history = train.fit(graphdef, state, loss, sets, settings, keys, evaluate=_position,
+                            data_axis=0, name=_arm_label(batch_size))
+        trajectories.append(history.evals["theta"])
+    return np.stack(trajectories), history.eval_steps, sets
+
+
+def _arm_label(batch_size: int) -> str:
+    return "full batch" if batch_size == 0 else f"B = {batch_size}"
+
+
+def _landscape_curves(config: Config, sets, grid) -> np.ndarray:
+    """The full-data loss L(θ) of each run's dataset on `grid`: (run, grid)."""
+    loss = _sharp_dip_loss(config)
+
+    def one(batch):
+        return jax.vmap(lambda t: jnp.mean(loss.per_example(t, batch)))(grid)
+
+    return np.asarray(jax.vmap(one)(sets))
+
+
+# ---- the experiment -------------------------------------------------------------------------
+
+def run(config: Config) -> Results:
+    """Measure gradient noise, train every batch size to the target, run the landscape arms."""
+    train_set = data.mnist1d_splits(train_size=config.train_size)["train"]
+    keys = train.seed_keys(config.seed, config.seeds)
+    curves, steps, graphdef, init_state, finals = _train_each_batch_size(config, train_set, keys)
+    noise = [_noise(config, graphdef, s, train_set, keys)
+             for s in (init_state, finals[config.train.batch_size])]
+
+    trajectories, landscape_steps, sets = _landscape_runs(config)
+    trajectories = trajectories.reshape(len(config.escape_batches), config.seeds,
+                                         config.starts_per_seed, -1)
+    arms = [_arm_label(b) for b in config.escape_batches]
+    grid = np.linspace(-1.0, config.dip_at + 1.0, 301)
+    landscape = _landscape_curves(config, sets, jnp.asarray(grid))
+    landscape = landscape.reshape(config.seeds, config.starts_per_seed, -1)[:, 0]
+
+    results = Results()
+    results.add("noise", np.stack([n["noise"] for n in noise]), ("point", "seed", "noise_batch"),
+                point=list(POINTS), noise_batch=list(config.noise_batches))
+    results.add("noise_trace", np.stack([n["trace"] for n in noise]), ("point", "seed"))
+    results.add("noise_scale", np.stack([n["noise_scale"] for n in noise]), ("point", "seed"))
+    results.add("train_loss", curves, ("batch", "seed", "step"),
+                batch=list(config.batch_sizes), step=steps.tolist())
+    results.add("final_theta", trajectories[..., -1], ("arm", "seed", "start"), arm=arms)
+    # Whole paths for seed 0 only (for the figure; no seed axis keeps them out of metrics.csv).
+    results.add("seed0_path", trajectories[:, 0], ("arm", "start", "landscape_step"),
+                landscape_step=landscape_steps.tolist())
+    results.add("landscape", landscape, ("seed", "theta_grid"), theta_grid=grid.tolist())
+    results.meta.update(target_loss=config.target_loss, dip_at=config.dip_at,
+                        start_spread=config.start_spread, lr=config.train.lr,
+                        landscape_lr=config.landscape_train.lr)
+    return results
+
+
+def _steps_to_target(results: Results) -> np.ndarray:
+    """Steps to the target loss, (batch, seed); NaN where a run never reached it."""
+    steps = results.coords["step"]
+    target = results.meta["target_loss"]
+    return np.stack([gradient_noise.steps_to_target(steps, results.sel("train_loss", batch=b), target)
+                     for b in results.coords["batch"]])
+
+
+def _mean_over_seeds(steps: np.ndarray) -> np.ndarray:
+    """Mean steps to target per batch size; NaN where no seed reached it (no warning)."""
+    finite = np.isfinite(steps)
+    total = np.where(finite, steps, 0.0).sum(axis=1)
+    count = finite.sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _escaped(results: Results) -> np.ndarray:
+    """Whether each run ended in the wide basin, (arm, run)."""
+    final = results["final_theta"]
+    return (final < results.meta["dip_at"] / 2).reshape(final.shape[0], -1)
+
+
+def claims(results: Results) -> list[stats.Verdict]:
+    """Decide the three claims from the noise, the steps to target and the escape counts."""
+    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
+    batches = results.coords["noise_batch"]
+    slopes = {p: stats.mean_ci(gradient_noise.loglog_slope(batches, results.sel("noise", point=p)))
+              for p in POINTS}
+    worst = max(POINTS, key=lambda p: abs(slopes[p].mean + 1))
+    noise_holds = all(slopes[p].low >= -1.2 and slopes[p].high <= -0.8 for p in POINTS)
+    noise_scale = {p: stats.mean_ci(results.sel("noise_scale", point=p)) for p in POINTS}
+
+    sizes = np.asarray(results.coords["batch"], np.float64)
+    steps = _steps_to_target(results)
+    reached = bool(np.all(np.isfinite(steps)))
+    step_slope = stats.mean_ci(gradient_noise.loglog_slope(sizes, steps.T))
+    fewer_steps = stats.mean_ci(steps[0] / steps[-1])
+    more_examples = stats.mean_ci(steps[-1] * sizes[-1] / (steps[0] * sizes[0]))
+    mean_steps = _mean_over_seeds(steps)
+    s_min, b_crit = gradient_noise.critical_batch_fit(sizes, mean_steps)
+    tradeoff_holds = (reached and step_slope.above(-1) and step_slope.below(0)
+                      and fewer_steps.above(1) and more_examples.above(1))
+
+    escaped = _escaped(results)
+    arms = results.coords["arm"]
+    shares = {arm: stats.proportion_ci(int(escaped[i].sum()), escaped.shape[1])
+              for i, arm in enumerate(arms)}
+    smallest, full = arms[0], "full batch"
+    return [
+        decide(by_id["noise_shrinks_with_batch"], noise_holds,
+               f"log-log slope of E‖g_B − g‖² against B ({worst})", slopes[worst],
+               slope_by_point=slopes, simple_noise_scale_by_point=noise_scale),
+        decide(by_id["steps_vs_examples_tradeoff"], tradeoff_holds,
+               "log-log slope of steps to target against B", step_slope,
+               all_runs_reached_target=reached, target_loss=results.meta["target_loss"],
+               mean_steps_by_batch=dict(zip(results.coords["batch"], mean_steps)),
+               mean_examples_by_batch=dict(zip(results.coords["batch"], mean_steps * sizes)),
+               steps_ratio_smallest_over_largest=fewer_steps,
+               examples_ratio_largest_over_smallest=more_examples,
+               fit_min_steps=s_min, fit_critical_batch=b_crit),
+        decide(by_id["sgd_noise_escapes"], shares[smallest].low > shares[full].high,
+               f"share of runs escaping the sharp minimum, {smallest}", shares[smallest],
+               share_by_arm=shares),
+    ]
+
+
+def plot(results: Results) -> dict:
+    """Noise against B; steps and examples to the target; the landscape and its escapes."""
+    figures = {}
+    fig, axes = plots.figure()
+    ax = axes[0, 0]
+    batches = np.asarray(results.coords["noise_batch"], np.float64)
+    for i, point in enumerate(POINTS):
+        label = "at initialization" if point == "init" else "after training"
+        plots.band(ax, batches, results.sel("noise", point=point), label=label, log=True,
+                   color=plots.PALETTE[i], marker="o")
+        trace = np.exp(np.mean(np.log(results.sel("noise_trace", point=point))))
+        ax.plot(batches, trace / batches, color=plots.PALETTE[i], linestyle=":", linewidth=1)
+    ax.plot([], [], color="grey", linestyle=":", label="tr Σ / B, slope −1 (under the data)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel("E‖g_B − g_full‖²")
+    ax.legend()
+    plots.title(fig, "Minibatch gradient noise falls as 1/B")
+    figures["noise_vs_batch"] = fig
+
+    sizes = np.asarray(results.coords["batch"], np.float64)
+    steps = _steps_to_target(results)
+    s_min, b_crit = gradient_noise.critical_batch_fit(sizes, _mean_over_seeds(steps))
+    fine = np.geomspace(sizes[0], sizes[-1], 100)
+    fig, axes = plots.figure(ncols=3, width=4.2)
+    ax = axes[0, 0]
+    for i, b in enumerate(results.coords["batch"]):
+        plots.band(ax, results.coords["step"], results.sel("train_loss", batch=b), label=f"B = {b}",
+                   color=plots.PALETTE[i])
+    ax.axhline(results.meta["target_loss"], color="grey", linestyle=":", label="target ½ ln 10")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training cross-entropy")
+    ax.set_title(f"SGD, fixed lr {results.meta['lr']:g}")
+    ax.legend()
+    for ax, values, fitted, label in (
+            (axes[0, 1], steps.T, s_min * (1 + b_crit / fine), "steps to target"),
+            (axes[0, 2], steps.T * sizes, s_min * b_crit * (1 + fine / b_crit),
+             "examples to target (steps × B)")):
+        plots.band(ax, sizes, values, log=True, marker="o", color=plots.PALETTE[0], label="measured")
+        ax.plot(fine, fitted, color=plots.PALETTE[1], linestyle="--", linewidth=1,
+                label=f"S_min (1 + B_crit/B) fit, B_crit ≈ {b_crit:.0f}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size B")
+        ax.set_ylabel(label)
+        ax.legend()
+    plots.title(fig, "Larger batches reach the target in fewer steps but use more examples")
+    figures["steps_vs_examples"] = fig
+
+    fig, axes = plots.figure(ncols=3, width=4.2)
+    grid = np.asarray(results.coords["theta_grid"])
+    landscape = results["landscape"][0]
+    ax = axes[0, 0]
+    ax.plot(grid, landscape, color="black", linewidth=1.4)
+    s, spread = results.meta["dip_at"], results.meta["start_spread"]
+    ax.axvspan(s - spread, s + spread, color=plots.PALETTE[3], alpha=0.25, label="starts")
+    ax.axvline(s / 2, color="grey", linestyle=":", linewidth=1, label="escape line θ = s/2")
+    ax.set_xlabel("θ")
+    ax.set_ylabel("full-data loss L(θ)")
+    ax.set_title("landscape (seed 0's data)")
+    ax.legend()
+    ax = axes[0, 1]
+    arms = results.coords["arm"]
+    steps = results.coords["landscape_step"]
+    for i, arm in enumerate((arms[0], "full batch")):
+        paths = results.sel("seed0_path", arm=arm)
+        for j, path in enumerate(paths):
+            ax.plot(steps, path, color=plots.PALETTE[i], linewidth=0.8, alpha=0.7,
+                    label=arm if j == 0 else None)
+    ax.axhline(s / 2, color="grey", linestyle=":", linewidth=1)
+    ax.set_xscale("symlog", linthresh=100)  # escapes happen in the first hundred steps
+    ax.set_xlabel("optimizer step (linear to 100, log beyond)")
+    ax.set_ylabel("θ")
+    ax.set_title(f"trajectories, seed 0 (lr {results.meta['landscape_lr']:g})")
+    ax.legend()
+    ax = axes[0, 2]
+    escaped = _escaped(results)
+    shares = [stats.proportion_ci(int(e.sum()), e.size) for e in escaped]
+    x = np.arange(len(arms))
+    ax.bar(x, [c.mean for c in shares], color=plots.PALETTE[0], alpha=0.7)
+    ax.errorbar(x, [c.mean for c in shares],
+                yerr=[[c.mean - c.low for c in shares], [c.high - c.mean for c in shares]],
+                fmt="none", color="black", capsize=4)
+    ax.set_xticks(x, arms)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("batch")
+    ax.set_ylabel("share of runs in the wide basin (95 % CI)")
+    ax.set_title("escapes from the sharp minimum")
+    plots.title(fig, "Small-batch SGD escapes the sharp minimum; full-batch GD stays in it")
+    figures["sharp_minimum_escape"] = fig
+    return figures
+
+
+if __name__ == "__main__":
+    import sys
+
+    from phenomena.cli import experiment_main
+
+    sys.exit(experiment_main(__spec__.name))

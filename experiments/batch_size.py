@@ -22,15 +22,23 @@ Q&A: Q14b, Q19. Minibatches are drawn with replacement (`train.sample_batch`). T
    minimum, carried by one example in eight (d_i = 8 for those, 0 for the rest, so the average
    dip has depth h = 1). Every arm (B = 1, 4, 16 and full batch) uses the same learning rate
    0.01 (full-batch GD is stable in the dip: 0.01 × (1 + h/w²) ≈ 1 < 2), the same data and the
-   same starts, uniform within ±0.3 of s (a few start left of the basin's edge, so GD's escape
+   same starts, uniform within ±0.3 of s (some lie left of the basin's edge, so GD's escape
    share is not zero by construction). A run escapes if it ends nearer the wide minimum (θ < s/2).
+   Why noise helps here: a minibatch sees the dip only through the carriers it happens to draw,
+   so its curvature at s varies from 1 (no carrier) to 1 + 8h/w² = 801 (B = 1, a carrier), where
+   0.01 × 801 > 2 makes the step unstable; the sharp minimum is stable for GD but not for small-
+   batch SGD (the linear-stability view of Wu, Ma & E 2018).
 
 Command:  python -m experiments.batch_size --profile quick
-Expected: noise slope −1.00 ± 0.02 at init and after training; steps to ½ ln 10 fall from
-≈ 1500 (B = 4) to ≈ 600 (B = 256) while examples rise ≈ 25×; B = 1 SGD escapes the sharp
-minimum in nearly every run, full-batch GD only from the starts outside its basin (≈ 15 %).
-Runtime: smoke ~10 s; quick ~15 s on 2 CPU cores (8 seeds); full (32 seeds, 4000 examples,
-B to 1024, 8000 steps) is meant for a GPU.
+Expected: noise slope −1.00 ± 0.04 at init and after training (measured −0.995 and −1.000);
+steps to ½ ln 10 fall from ≈ 1490 (B = 4) to ≈ 600 (B = 256) while examples rise ≈ 26×
+(fitted B_crit ≈ 7, S_min ≈ 560; McCandlish's B_simple is larger, ≈ 60 at init and ≈ 1100
+after training, as it predicts the critical batch under a per-B tuned rate, not a fixed one);
+B = 1 and B = 4 SGD escape the sharp minimum in every run, B = 16 and full-batch GD only from
+the starts outside its basin (≈ 10 %).
+Runtime: smoke ~25 s, quick ~40 s wall (≈ 12 s of CPU; ≈ 45 s of CPU the first time, while XLA
+compiles) on 2 CPU cores shared with other jobs (8 seeds); full (32 seeds, 4000 examples, B to
+1024, 8000 steps) is meant for a GPU.
 """
 
 from __future__ import annotations
@@ -418,7 +426,7 @@ def plot(results: Results) -> dict:
     ax.axvline(s / 2, color="grey", linestyle=":", linewidth=1, label="escape line θ = s/2")
     ax.set_xlabel("θ")
     ax.set_ylabel("full-data loss L(θ)")
-    ax.set_title("landscape (seed 0's data)")
+    ax.set_title("landscape (first seed's data)")
     ax.legend()
     ax = axes[0, 1]
     arms = results.coords["arm"]
@@ -430,9 +438,10 @@ def plot(results: Results) -> dict:
                     label=arm if j == 0 else None)
     ax.axhline(s / 2, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("symlog", linthresh=100)  # escapes happen in the first hundred steps
+    ax.set_xlim(0, steps[-1])
     ax.set_xlabel("optimizer step (linear to 100, log beyond)")
     ax.set_ylabel("θ")
-    ax.set_title(f"trajectories, seed 0 (lr {results.meta['landscape_lr']:g})")
+    ax.set_title(f"first seed's runs, same lr {results.meta['landscape_lr']:g}")
     ax.legend()
     ax = axes[0, 2]
     escaped = _escaped(results)
@@ -447,7 +456,8 @@ def plot(results: Results) -> dict:
     ax.set_xlabel("batch")
     ax.set_ylabel("share of runs in the wide basin (95 % CI)")
     ax.set_title("escapes from the sharp minimum")
-    plots.title(fig, "Small-batch SGD escapes the sharp minimum; full-batch GD stays in it")
+    plots.title(fig, "From the same starts at the same learning rate, small-batch SGD escapes "
+                     "the sharp minimum; full-batch GD stays in it")
     figures["sharp_minimum_escape"] = fig
     return figures
 

@@ -253,7 +253,7 @@ def plot(results: Results) -> dict:
     ax.set_xlabel("learning rate (SGD)")
     ax.set_ylabel(f"training cross-entropy after {steps[-1]} steps")
     ax.set_title("final loss against learning rate")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8)
     ax = axes[0, 1]
     colors = plots.plt.get_cmap("viridis")(np.linspace(0, 0.95, len(rates)))
     for rate, color in zip(rates, colors):
@@ -263,8 +263,8 @@ def plot(results: Results) -> dict:
     # Runs on their way to non-finite spike by orders of magnitude first; keep the rest readable.
     ax.set_ylim(top=2 * initial)
     ax.set_xlabel("SGD step")
-    ax.set_ylabel("training cross-entropy (clipped at 2× initial)")
-    ax.set_title("loss curves per learning rate")
+    ax.set_ylabel("training cross-entropy")
+    ax.set_title("loss curves per learning rate (y cut at 2× initial)")
     ax.legend(title="learning rate", fontsize=7.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     plots.title(fig, "Too small a learning rate barely moves the loss; the largest ones diverge "
                      "or collapse to chance")

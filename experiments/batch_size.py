@@ -383,7 +383,9 @@ def plot(results: Results) -> dict:
     ax.set_yscale("log")
     ax.set_xlabel("batch size B")
     ax.set_ylabel("E‖g_B − g_full‖²")
-    ax.legend()
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high * 10)  # head room for the legend
+    ax.legend(loc="upper right")
     plots.title(fig, "Minibatch gradient noise falls as 1/B")
     figures["noise_vs_batch"] = fig
 

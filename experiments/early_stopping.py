@@ -12,9 +12,15 @@ model's. A patience rule (stop after `patience` evaluations without a new best) 
 Command:  python -m experiments.early_stopping --profile quick
 Expected: the training loss falls towards 0 while the validation (and test) loss reaches a
 minimum early and then climbs as the net memorizes its few examples, so the model at the
-validation minimum has a clearly lower test loss than the last one (Prechelt 1998).
-Runtime: smoke ~4 s; quick ~12 s on 2 CPU cores (8 seeds); full (32 seeds, a larger pool and
-net, longer training) is sized for one GPU.
+validation minimum has a clearly lower test loss than the last one (Prechelt 1998). Measured
+(seed 0): the validation minimum sits at step ~150 of 600 and the kept model's test loss is
+0.46 nats below the last model's; a patience-5 rule stops at ~40 % of the steps with the
+same model. Test *accuracy* still creeps up past the loss minimum (the last model is ~4
+points more accurate): the loss rises from over-confidence on the examples it gets wrong,
+so "stop at the validation-loss minimum" is best in loss, not necessarily in accuracy.
+Runtime: smoke ~3 s; quick ~11 s of CPU time on 2 cores (8 seeds; 45 s wall while the
+machine was shared by 8 engineers); full (32 seeds, a larger pool and net, longer
+training) is sized for one GPU.
 """
 
 from __future__ import annotations

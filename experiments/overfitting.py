@@ -15,11 +15,16 @@ The gap is train accuracy minus test accuracy at the last step (evaluation mode)
 
 Command:  python -m experiments.overfitting --profile quick
 Expected: random labels are fitted to 100 % train accuracy while test accuracy stays at
-chance (10 %), taking longer than true labels (Zhang et al.: 1.5-3.5x); the gap rises from
-the narrowest net (which cannot fit its training set) to the widest and then saturates once
-every net memorizes; the gap falls steadily as the training set grows.
-Runtime: smoke ~5 s; quick ~15 s on 2 CPU cores (8 seeds); full (32 seeds, larger subsets and
-widths, longer training) is sized for one GPU.
+chance (10 %) (Zhang et al. 2017; they needed 1.5-3.5x more steps with SGD; with Adam at
+lr 1e-2 here both fit in ~25 full-batch steps, random labels ~1.1-1.2x slower); the gap
+falls steadily as the training set grows. Measured deviation: the gap rises from the
+narrowest net (width 4, which cannot fit its training set) to width 16, where every net
+memorizes, and then falls 3-5 points as width grows further (test accuracy improves at
+100 % train accuracy), so "the gap rises with width" holds only below the memorization
+threshold and `gap_grows_with_capacity` is `not reproduced` as a monotone statement.
+Runtime: smoke ~5 s; quick ~17 s of CPU time on 2 cores (8 seeds; 65 s wall while the
+machine was shared by 8 engineers); full (32 seeds, larger subsets and widths, longer
+training) is sized for one GPU.
 """
 
 from __future__ import annotations
@@ -91,7 +96,17 @@ CLAIMS = [
           "(0.05, 0.15)"),
     Claim("overfitting.gap_grows_with_capacity", "Q52, Q53",
           "gap = final train - test accuracy: the paired CI of gap(widest) - gap(narrowest) lies "
-          "above 0.05, and the mean gap never falls by more than 0.02 from one width to the next"),
+          "above 0.05, and the mean gap never falls by more than 0.02 from one width to the next",
+          expected=stats.NOT_REPRODUCED,
+          deviation="the gap rises only up to the width where the net first memorizes its 256 "
+                    "examples, then falls as test accuracy keeps improving with width at 100 % "
+                    "train accuracy (the overparameterized regime: Neyshabur et al. 2015, "
+                    "Nakkiran et al. 2019). Mean gap at widths 4/16/64/256: seed 0 "
+                    "0.296/0.752/0.719/0.703, seed 1 0.287/0.752/0.727/0.715 (test accuracy "
+                    "0.25 -> 0.28-0.30 from width 16 to 256); the 1000-step run gave "
+                    "0.324/0.757/0.718/0.704. Widest minus narrowest is large (seed 0: 0.41 "
+                    "[0.38, 0.44]), so only the monotone part fails: capacity opens the gap, "
+                    "more capacity past memorization does not widen it"),
     Claim("overfitting.gap_shrinks_with_data", "Q52, Q53",
           "the paired CI of gap(smallest training set) - gap(largest) lies above 0.05, and the "
           "mean gap never rises by more than 0.02 from one size to the next"),
@@ -219,6 +234,7 @@ def claims(results: Results) -> list[stats.Verdict]:
     size_means = np.nanmean(size_gap, axis=1)
     smallest = stats.paired_diff_ci(size_gap[0], size_gap[-1])
     widths, sizes = results.coords["width"], results.coords["size"]
+    peak = int(np.nanargmax(width_means))
     return [
         decide(by_id["memorizes_random_labels"], memorized,
                "final train accuracy on random labels", train_acc, test_accuracy_random_labels=test_acc,
@@ -228,7 +244,8 @@ def claims(results: Results) -> list[stats.Verdict]:
                slowdown_random_over_true=stats.mean_ci(fit_steps[random] / fit_steps[0])),
         decide(by_id["gap_grows_with_capacity"], widest.above(0.05) and _trend_holds(width_means, +1),
                f"gap(width {widths[-1]}) - gap(width {widths[0]})", widest,
-               mean_gap_by_width=dict(zip(widths, width_means)),
+               mean_gap_by_width=dict(zip(widths, width_means)), peak_width=widths[peak],
+               gap_peak_minus_widest=stats.paired_diff_ci(width_gap[peak], width_gap[-1]),
                train_accuracy_by_width=dict(zip(widths, results["width_train_accuracy"][..., -1].mean(1))),
                test_accuracy_by_width=dict(zip(widths, results["width_test_accuracy"][..., -1].mean(1)))),
         decide(by_id["gap_shrinks_with_data"], smallest.above(0.05) and _trend_holds(size_means, -1),

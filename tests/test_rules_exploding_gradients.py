@@ -1,0 +1,72 @@
+"""exploding_gradients' claim rules on fabricated results: each verdict branch."""
+
+import numpy as np
+
+from experiments import exploding_gradients as eg
+from phenomena.results import Results
+from phenomena.stats import NOT_REPRODUCED, REPRODUCED
+
+SEEDS, DEPTH, TIME = 4, 6, 8
+CONFIG = eg.Config(depth=DEPTH, rnn_steps=TIME)
+LABELS = [v.label for v in eg.variants(CONFIG)]
+
+
+def _results(growth=1.2, unclipped_finite=0, clipped_ratio=1e-3, proper_final=1e-3) -> Results:
+    """Gradient profiles growing by `growth` per layer/step; losses start at 1 (1000 for g)."""
+    wobble = np.array([1.0, 1.1, 0.9, 1.05])[:, None]
+    layers_to_output = DEPTH - np.arange(1, DEPTH + 1)
+    steps_back = TIME - np.arange(1, TIME + 1)
+    flat_layers = np.ones((SEEDS, DEPTH)) * wobble
+    layer_norms = np.stack([wobble * growth ** layers_to_output, flat_layers, flat_layers])
+    flat_time = np.ones((SEEDS, TIME)) * wobble
+    time_norms = np.stack([wobble * growth ** steps_back, flat_time, flat_time * 0.5 ** steps_back])
+    finals = {"g = 1.2, no clip": np.nan, "g = 1.2, clip 1": clipped_ratio * 1000,
+              "g = 1, no clip": proper_final, "orthogonal, no clip": proper_final}
+    loss = np.empty((len(LABELS), SEEDS, 2))
+    diverged = np.full((len(LABELS), SEEDS), -1)
+    for i, label in enumerate(LABELS):
+        loss[i, :, 0] = 1000.0 if label.startswith("g = 1.2") else 1.0
+        loss[i, :, 1] = finals.get(label, 0.1)
+    unclipped = LABELS.index("g = 1.2, no clip")
+    diverged[unclipped] = 2
+    diverged[unclipped, :unclipped_finite] = -1
+    loss[unclipped, :unclipped_finite, 1] = 0.5
+    results = Results(meta={"gain": 1.2, "clip_norms": list(CONFIG.clip_norms), "zero_predictor_loss": 0.5})
+    results.add("layer_grad_norm", layer_norms, ("init", "seed", "layer"),
+                init=["g = 1.2", "g = 1", "orthogonal"], layer=list(range(1, DEPTH + 1)))
+    results.add("input_grad_norm", time_norms, ("rnn", "seed", "time"),
+                rnn=["linear, radius 1.2", "linear, radius 1", "tanh, radius 1.2"],
+                time=list(range(1, TIME + 1)))
+    results.add("train_loss", loss, ("variant", "seed", "step"), variant=LABELS, step=[0, 1000])
+    results.add("diverged_at", diverged, ("variant", "seed"))
+    return results
+
+
+def _verdicts(results: Results) -> dict[str, str]:
+    return {v.claim.id.split(".")[1]: v.verdict for v in eg.claims(results)}
+
+
+def test_the_textbook_picture_reproduces_every_claim():
+    assert set(_verdicts(_results()).values()) == {REPRODUCED}
+
+
+def test_flat_gradient_profiles_do_not_explode():
+    assert _verdicts(_results(growth=1.0))["large_init_explodes"] == NOT_REPRODUCED
+
+
+def test_one_finite_unclipped_seed_in_four_is_below_ninety_percent():
+    assert _verdicts(_results(unclipped_finite=1))["unclipped_diverges"] == NOT_REPRODUCED
+
+
+def test_clipping_must_bring_every_seed_below_one_percent():
+    assert _verdicts(_results(clipped_ratio=0.02))["clipping_stabilizes"] == NOT_REPRODUCED
+
+
+def test_a_proper_init_ending_above_its_initial_loss_counts_as_exploding():
+    assert _verdicts(_results(proper_final=2.0))["proper_init_avoids"] == NOT_REPRODUCED
+
+
+def test_log_slope_recovers_the_growth_rate():
+    distance = np.arange(10)
+    slopes = eg.log_slope(distance, np.stack([1.2**distance, 3 * 0.5**distance]))
+    np.testing.assert_allclose(slopes, [np.log10(1.2), np.log10(0.5)], rtol=1e-9)

@@ -17,8 +17,9 @@ prediction) rather than by going non-finite, and chance lies below the He init's
 `too_high_diverges` is a recorded deviation, `too_high_fails_to_learn` reproduces. Within the
 quick budget the schedule ends *above* the constant rate (training is not converged; the
 cosine's decay halts progress): a recorded deviation.
-Runtime: smoke ~4 s; quick ~15 s on 2 CPU cores (8 seeds, 1000 steps); full: 32 seeds, 8000
-steps, 21 rates (quarter decades), for a GPU.
+Runtime: smoke ~6 s of CPU time; quick 14 s of CPU time on 2 cores, i.e. ~10 s wall when alone
+(measured 41-52 s wall while eight engineers shared the 2 cores; 8 seeds, 96 runs of 1000
+steps); full: 32 seeds, 8000 steps, 21 rates (quarter decades), for a GPU.
 """
 
 from __future__ import annotations

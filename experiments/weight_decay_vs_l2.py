@@ -1,0 +1,342 @@
+"""Weight decay vs L2: the same update under SGD, different ones under Adam.
+
+Q&A: Q58. Setup: with matched coefficients, decoupled weight decay
+(`optax.add_decayed_weights(λ)` before the optimizer step: w ← w - η(g + λw)) against the
+coupled L2 penalty (λ/2)‖w‖² added to the loss (`penalties.with_l2`; its gradient λw joins g).
+(1) Both train an MLP (2 hidden layers of 32 ReLU units) on 1000 MNIST-1D signals with plain
+SGD and with heavy-ball momentum 0.9 from the same init on the same batches, in float64; the
+parameter trajectories are compared at every evaluation, with an unpenalized run as the
+positive control that the comparison can see a difference. (Float64 because a first run in
+float32, with the decay and L2 forms in programs of different batch shape, agreed to 3e-7 in
+14 of 16 runs but reached 2e-2 in two: rounding differences grow chaotically over 500 steps
+once a ReLU flips. In programs of the same shape the two forms agree bit for bit, in float32
+and float64.) (2) With no data gradient at all, Adam + L2 (the penalty's gradient λw through
+Adam; this is also what `OptimizerSpec(decoupled_decay=True)` builds for Adam, since it adds
+λw before the base step) against AdamW (`optax.adamw`: Adam's step plus ηλw outside the
+normalization), from the MLP's initial weights, for λ from 1e-4 to 1. Adam divides the
+gradient by its running RMS, so a gradient λw moves every weight by about η per step whatever
+λ is, while AdamW shrinks w by (1 - ηλ) per step (Loshchilov & Hutter 2019). These
+pure-penalty runs use Optax directly (no data, no model): `train.fit` offers no AdamW (its
+`decoupled_decay` adds the decay before the base step, which under Adam is Adam + L2), so the
+trained half of the claim (weight norms and test accuracy of Adam + L2 vs AdamW on MNIST-1D)
+waits for an AdamW option in `OptimizerSpec`.
+
+Command:  python -m experiments.weight_decay_vs_l2 --profile quick
+Expected: SGD and momentum trajectories agree to float tolerance (LITERATURE.md: to 1e-16 in
+float64); with no data gradient Adam + L2 ends at the same weights for every λ while AdamW
+keeps ‖w‖ = e^(-ηλt)‖w₀‖; so "weight decay equals L2" is nuanced: true for SGD, false for Adam.
+Runtime: smoke ~5 s; quick ~13 s on 2 CPU cores (8 seeds; ~45 s when XLA compiles the float64
+programs the first time); full ~2 min on one GPU (32 seeds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from phenomena import data, models, optim, penalties, plots, stats, train
+from phenomena.config import check
+from phenomena.models import MLPConfig
+from phenomena.results import Results
+from phenomena.stats import Claim, decide
+from phenomena.train import TrainConfig
+
+OPTIMIZERS = ("sgd", "momentum")
+FORMS = ("decay", "L2", "none")  # decay before the step, penalty in the loss, no penalty (control)
+ADAM_FORMS = ("Adam + L2", "AdamW")
+SGD_TOLERANCE = 1e-10     # float64: relative max |Δw| allowed between decay and L2 trajectories
+CONTROL_DIFFERENCE = 1e-3  # the unpenalized control must differ by more than this
+SAME_WEIGHTS = 1e-2       # Adam + L2: spread of final weights across λ, relative to ‖w₀‖
+DECAY_LAW = 1e-2          # AdamW: |log(‖w_t‖/‖w₀‖) + ηλt| allowed at every λ
+ADAM_CURVE_POINTS = 50    # steps of the pure-penalty runs kept for the figure
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every knob of the experiment; `PROFILES` override some of them."""
+
+    seed: int = 0
+    seeds: int = 8
+    train_size: int = 1000
+    width: int = 32
+    depth: int = 2
+    # 2^-8: exact in float32, so the loss's coefficient and the optimizer's value (float32 per
+    # run, as `fit` stores hyperparameters) are the same number.
+    strength: float = 0.00390625
+    train: TrainConfig = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, steps=500,
+                                     batch_size=100, eval_every=50)
+    # The pure-penalty runs under Adam: no data, only the penalty's gradient (or none, AdamW).
+    adam_strengths: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    adam_lr: float = 1e-3
+    adam_steps: int = 1000
+
+    def __post_init__(self):
+        check(0 < self.train_size <= 4000,
+              f"train_size must be in (0, 4000], got {self.train_size}")
+        check(self.width > 0 and self.depth >= 1, "width and depth must be positive")
+        check(self.strength > 0, f"strength must be positive, got {self.strength}")
+        check(len(self.adam_strengths) >= 2 and all(s > 0 for s in self.adam_strengths),
+              "adam_strengths needs at least two positive values")
+        check(self.adam_lr > 0 and self.adam_steps > 0, "adam_lr and adam_steps must be positive")
+        check(max(self.adam_strengths) * self.adam_lr < 1,
+              "adam_lr * max(adam_strengths) must be below 1 (AdamW's factor 1 - ηλ)")
+
+
+CONFIG = Config()
+PROFILES = {
+    "smoke": {"seeds": 2, "train.steps": 100, "train.eval_every": 50, "adam_steps": 300,
+              "adam_strengths": (1e-4, 1.0)},
+    "quick": {},
+    "full": {"seeds": 32, "train_size": 4000, "width": 128, "train.steps": 4000,
+             "train.eval_every": 500, "adam_steps": 5000,
+             "adam_strengths": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)},
+}
+
+CLAIMS = [
+    Claim("weight_decay_vs_l2.equal_under_sgd", "Q58",
+          f"in float64, for plain SGD and for momentum, the largest |w_decay - w_L2| over all "
+          f"parameters and evaluations, relative to max |w|, is below {SGD_TOLERANCE:g} for "
+          f"every seed, while the unpenalized control differs from the decay run by more than "
+          f"{CONTROL_DIFFERENCE:g} for every seed"),
+    Claim("weight_decay_vs_l2.differ_under_adam", "Q58",
+          f"with no data gradient, from the MLP's initial weights: under Adam + L2 the final "
+          f"weights at every λ differ from those at the largest λ by less than {SAME_WEIGHTS:g} "
+          f"‖w₀‖ (CI of the per-seed maximum), while under AdamW |log(‖w_t‖/‖w₀‖) + ηλt| is "
+          f"below {DECAY_LAW:g} at every λ (CI of the per-seed maximum) and ‖w_t‖ at the "
+          f"largest λ is below 0.9 times that at the smallest (CI)"),
+    Claim("weight_decay_vs_l2.weight_decay_equals_l2", "Q58",
+          "the Q&A's sentence 'weight decay is equivalent to L2 regularization': nuanced if it "
+          "holds for SGD (equal_under_sgd) but not for Adam (differ_under_adam); reproduced if "
+          "it held for both, not reproduced if it failed under SGD",
+          expected=stats.NUANCED),
+]
+
+
+def _parameter_vector(model, _unused) -> dict:
+    """All parameters of `model` as one vector: the evaluation records the trajectory."""
+    leaves = jax.tree.leaves(nnx.state(model, nnx.Param))
+    return {"params": jnp.concatenate([jnp.ravel(leaf) for leaf in leaves])}
+
+
+def _sgd_trajectories(config: Config, optimizer: str, splits, graphdef, state, keys):
+    """Parameter vectors (form, seed, evaluation, parameter) for decay, L2 and no penalty.
+
+    Every form starts from the same init, draws the same batches and runs in a program of the
+    same shape, so any difference comes from the update itself (not from rounding in a
+    differently fused program).
+    """
+    settings = dataclasses.replace(config.train, optimizer=optimizer)
+    forms = {  # form -> (loss, optimizer structure, per-run values)
+        "decay": (train.cross_entropy, settings.spec(decoupled_decay=True),
+                  {"weight_decay": config.strength}),
+        "L2": (penalties.with_l2(train.cross_entropy, config.strength), settings.spec(), None),
+        "none": (train.cross_entropy, settings.spec(), None),
+    }
+    trajectories = {}
+    for form, (loss_fn, spec, hparams) in forms.items():
+        history = train.fit(graphdef, state, loss_fn, splits["train"], settings, keys,
+                            hparams=hparams, optimizer=spec, evaluate=_parameter_vector,
+                            name=f"{optimizer}, {form}")
+        trajectories[form] = history.evals["params"]
+    return np.stack([trajectories[form] for form in FORMS]), np.asarray(history.eval_steps)
+
+
+def relative_max_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per run: max |a - b| over evaluations and parameters, relative to max |b| (run axis 0)."""
+    axes = tuple(range(1, a.ndim))
+    return np.max(np.abs(a - b), axis=axes) / np.max(np.abs(b), axis=axes)
+
+
+def _penalty_only(config: Config, w0: jax.Array, form: str):
+    """‖w_t‖ (seed, λ, step) when only the penalty acts: Adam on λw, or AdamW on a zero gradient.
+
+    No data and no model: the optimizer runs on the weight vector alone, all seeds and λ in
+    one compiled scan. Adam + L2 is built by the library (`decoupled_decay=True` chains
+    `add_decayed_weights(λ)` before Adam, i.e. the gradient of (λ/2)‖w‖²), AdamW by Optax.
+    """
+    adam_l2 = optim.make_optimizer(optim.OptimizerSpec("adam", momentum=0.9, decoupled_decay=True))
+
+    def transform(strength):
+        if form == "AdamW":
+            return optax.adamw(config.adam_lr, b1=0.9, weight_decay=strength)
+        return adam_l2(learning_rate=config.adam_lr, weight_decay=strength)
+
+    def one(w, strength):
+        tx = transform(strength)
+
+        def step(carry, _):
+            w, opt_state = carry
+            updates, opt_state = tx.update(jnp.zeros_like(w), opt_state, w)  # no data gradient
+            w = optax.apply_updates(w, updates)
+            return (w, opt_state), jnp.linalg.norm(w)
+
+        (w, _), norms = jax.lax.scan(step, (w, tx.init(w)), None, length=config.adam_steps)
+        return w, norms
+
+    per_strength = jax.vmap(one, in_axes=(None, 0))
+    final, norms = jax.jit(jax.vmap(per_strength, in_axes=(0, None)))(
+        w0, jnp.asarray(config.adam_strengths, jnp.float32))
+    return np.asarray(final), np.asarray(norms)
+
+
+def run(config: Config) -> Results:
+    """Decay vs L2 trajectories under SGD and momentum; pure-penalty runs under Adam and AdamW."""
+    keys = train.seed_keys(config.seed, config.seeds)
+    model = MLPConfig(width=config.width, depth=config.depth)
+    # float64, so rounding (1e-16) amplified by the chaotic training dynamics stays far below
+    # the tolerance; in float32 it reached 2e-2 in 2 of 16 runs (see the module docstring).
+    with jax.enable_x64(True):
+        splits = data.mnist1d_splits(train_size=config.train_size)
+        splits["train"]["x"] = splits["train"]["x"].astype(jnp.float64)
+        graphdef64, state64 = models.mlps(40, 10, dataclasses.replace(model, dtype="float64"), keys)
+        sgd = {opt: _sgd_trajectories(config, opt, splits, graphdef64, state64, keys)
+               for opt in OPTIMIZERS}
+    steps = [int(s) for s in sgd[OPTIMIZERS[0]][1]]
+    trajectories = np.stack([sgd[opt][0] for opt in OPTIMIZERS])  # (opt, form, seed, step, param)
+
+    results = Results(meta={"strength": config.strength, "adam_lr": config.adam_lr,
+                            "adam_steps": config.adam_steps})
+    decay, l2, none = (trajectories[:, FORMS.index(f)] for f in FORMS)
+    results.add("sgd_difference",
+                np.stack([np.stack([relative_max_difference(l2[o], decay[o]),
+                                    relative_max_difference(none[o], decay[o])])
+                          for o in range(len(OPTIMIZERS))]),
+                ("optimizer", "comparison", "seed"), optimizer=list(OPTIMIZERS),
+                comparison=["L2 vs decay", "none vs decay"])
+    results.add("sgd_weight_norm", np.linalg.norm(trajectories, axis=-1),
+                ("optimizer", "form", "seed", "step"), form=list(FORMS), step=steps)
+
+    graphdef, state = models.mlps(40, 10, model, keys)  # the SGD runs' inits, in float32
+    w0 = jax.vmap(lambda s: _parameter_vector(nnx.merge(graphdef, s), None)["params"])(state)
+    finals, norms = zip(*(_penalty_only(config, w0, form) for form in ADAM_FORMS))
+    relative = np.stack(norms) / np.linalg.norm(w0, axis=-1)[None, :, None, None]
+    results.add("adam_final_norm", relative[..., -1], ("adam_form", "seed", "adam_strength"),
+                adam_form=list(ADAM_FORMS), adam_strength=list(config.adam_strengths))
+    # The curves for the figure, at most ADAM_CURVE_POINTS steps (metrics.csv stays small).
+    recorded = np.unique(np.linspace(0, config.adam_steps - 1, ADAM_CURVE_POINTS).astype(int))
+    results.add("adam_norm", relative[..., recorded],
+                ("adam_form", "seed", "adam_strength", "adam_step"),
+                adam_step=[int(i) + 1 for i in recorded])
+    spread = np.linalg.norm(finals[0] - finals[0][:, -1:], axis=-1)  # (seed, strength)
+    results.add("adam_l2_spread", spread / np.linalg.norm(w0, axis=-1)[:, None],
+                ("seed", "adam_strength"))
+    return results
+
+
+def claims(results: Results) -> list[stats.Verdict]:
+    """Decide equality under SGD, difference under Adam, and the Q&A's sentence from the two."""
+    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
+    same = results.sel("sgd_difference", comparison="L2 vs decay")  # (optimizer, seed)
+    control = results.sel("sgd_difference", comparison="none vs decay")
+    worst = np.max(same, axis=0)  # per seed, over both optimizers
+    sgd_holds = bool(np.all(same < SGD_TOLERANCE) and np.all(control > CONTROL_DIFFERENCE))
+
+    lam = np.asarray(results.coords["adam_strength"])
+    meta = results.meta
+    spread = stats.mean_ci(np.max(results["adam_l2_spread"], axis=1))
+    adamw = results.sel("adam_final_norm", adam_form="AdamW")  # (seed, strength)
+    law_error = np.abs(np.log(adamw) + meta["adam_lr"] * lam * meta["adam_steps"])
+    law = stats.mean_ci(np.max(law_error, axis=1))
+    shrink = stats.mean_ci(adamw[:, -1] / adamw[:, 0])
+    adam_differs = spread.below(SAME_WEIGHTS) and law.below(DECAY_LAW) and shrink.below(0.9)
+
+    if sgd_holds and adam_differs:
+        sentence = stats.NUANCED
+    elif sgd_holds:
+        sentence = stats.REPRODUCED
+    else:
+        sentence = stats.NOT_REPRODUCED
+    adam_l2_final = results.sel("adam_final_norm", adam_form="Adam + L2")
+    return [
+        decide(by_id["equal_under_sgd"], sgd_holds,
+               "relative max |w_decay - w_L2| along the trajectory, worst of SGD and momentum",
+               stats.mean_ci(worst),
+               by_optimizer={o: stats.mean_ci(v)
+                             for o, v in zip(results.coords["optimizer"], same)},
+               largest=float(np.max(same)),
+               control_none_vs_decay={o: stats.mean_ci(v) for o, v in
+                                      zip(results.coords["optimizer"], control)}),
+        decide(by_id["differ_under_adam"], adam_differs,
+               "Adam + L2: max over λ of ‖w_T(λ) - w_T(λ_max)‖ / ‖w₀‖", spread,
+               adamw_decay_law_error=law, adamw_norm_ratio_largest_vs_smallest_lambda=shrink,
+               final_norm_ratio={f"{form} λ={s:g}": stats.mean_ci(v[:, i])
+                                 for form, v in zip(ADAM_FORMS, (adam_l2_final, adamw))
+                                 for i, s in enumerate(lam)}),
+        stats.Verdict(by_id["weight_decay_equals_l2"], sentence,
+                      "relative max |w_decay - w_L2| under SGD (Adam: see differ_under_adam)",
+                      stats.mean_ci(worst), {"equal_under_sgd": sgd_holds,
+                                             "differ_under_adam": adam_differs}),
+    ]
+
+
+def plot(results: Results) -> dict:
+    """Weight norms of decay, L2 and no penalty under SGD; the pure-penalty runs under Adam."""
+    steps = np.asarray(results.coords["step"])
+    fig, axes = plots.figure(ncols=3, width=4.4)
+    ax = axes[0, 0]
+    styles = {"decay": ("-", None), "L2": ("--", "o"), "none": (":", None)}
+    largest = float(np.max(results.sel("sgd_difference", comparison="L2 vs decay")))
+    for o, optimizer in enumerate(OPTIMIZERS):
+        for form in FORMS:
+            linestyle, marker = styles[form]
+            norms = results.sel("sgd_weight_norm", optimizer=optimizer, form=form)
+            # Relative to each seed's initial norm, so the seed-to-seed spread of ‖w₀‖ drops out.
+            plots.band(ax, steps, norms / norms[:, :1], label=f"{optimizer}, {form}",
+                       color=plots.PALETTE[o], marker=marker, linestyle=linestyle)
+    ax.set_xlabel("SGD step")
+    ax.set_ylabel("‖w_t‖ / ‖w₀‖ (all parameters)")
+    ax.set_title(f"SGD: decay and L2 coincide (λ = {results.meta['strength']:g})")
+    ax.legend(ncols=2, loc="upper left", title=f"largest relative |w_decay - w_L2|: {largest:.1g}",
+              title_fontsize=8.5)
+
+    ax = axes[0, 1]
+    adam_steps = np.asarray(results.coords["adam_step"])
+    lam = results.coords["adam_strength"]
+    labelled_at = []
+    for f, form in enumerate(ADAM_FORMS):
+        curves = results.sel("adam_norm", adam_form=form)  # (seed, strength, step)
+        for i, strength in enumerate(lam):
+            label = f"{form} (every λ)" if form == "Adam + L2" else form
+            plots.band(ax, adam_steps, curves[:, i, :], label=label if i == 0 else None,
+                       color=plots.PALETTE[f + 2], linestyle="-" if form == "AdamW" else "--")
+            end = float(curves[:, i, -1].mean())
+            # Name the AdamW curves where they end apart; the small λ all end near 1.
+            if form == "AdamW" and all(abs(end - y) > 0.04 for y in labelled_at):
+                labelled_at.append(end)
+                ax.text(adam_steps[-1], end, f" λ={strength:g}", fontsize=7.5, va="center")
+    ax.set_xlabel("Adam step (no data gradient)")
+    ax.set_ylabel("‖w_t‖ / ‖w₀‖")
+    ax.set_title("pure penalty: Adam + L2 ignores λ")
+    ax.legend(loc="lower left")
+
+    ax = axes[0, 2]
+    meta = results.meta
+    grid = np.geomspace(min(lam), max(lam), 100)
+    ax.plot(grid, np.exp(-meta["adam_lr"] * grid * meta["adam_steps"]), color="grey",
+            linestyle=":", linewidth=2, label="e^(-ηλt)")
+    for f, form in enumerate(ADAM_FORMS):
+        plots.band(ax, lam, results.sel("adam_final_norm", adam_form=form), label=form,
+                   color=plots.PALETTE[f + 2], marker="o")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("coefficient λ")
+    ax.set_ylabel(f"‖w‖ / ‖w₀‖ after {meta['adam_steps']} steps")
+    ax.set_title("AdamW follows e^(-ηλt); Adam + L2 does not")
+    ax.legend()
+    agreement = "bit for bit" if largest == 0 else f"to {largest:.0e} relative"
+    plots.title(fig, f"Weight decay equals an L2 penalty under SGD ({agreement} in float64), "
+                     "not under Adam")
+    return {"weight_decay_vs_l2": fig}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from phenomena.cli import experiment_main
+
+    sys.exit(experiment_main(__spec__.name))

@@ -137,9 +137,8 @@ def _subsets(full: dict, keys, n: int) -> dict:
     return jax.vmap(lambda key: data.random_subset(full, key, n))(keys)
 
 
-def _memorization(config: Config, full: dict, test: dict, keys) -> train.History:
+def _memorization(config: Config, subset: dict, test: dict, keys) -> train.History:
     """True- and random-labelled copies of each seed's subset, trained in one program."""
-    subset = _subsets(full, train.run_streams(keys, SUBSET_STREAM), config.train_size)
     random_labels = jax.vmap(lambda key: jax.random.randint(
         key, (config.train_size,), 0, data.MNIST1D_CLASSES, subset["y"].dtype))(
         train.run_streams(keys, LABEL_STREAM))
@@ -150,9 +149,8 @@ def _memorization(config: Config, full: dict, test: dict, keys) -> train.History
                 jnp.concatenate([keys, keys]), "memorization")
 
 
-def _capacity(config: Config, full: dict, test: dict, keys) -> list[train.History]:
+def _capacity(config: Config, subset: dict, test: dict, keys) -> list[train.History]:
     """One fit per width on the true-labelled subsets of the memorization part."""
-    subset = _subsets(full, train.run_streams(keys, SUBSET_STREAM), config.train_size)
     return [_fit(dataclasses.replace(config.model, width=width), config.train, subset,
                  _per_run(test, config.seeds), keys, f"width {width}")
             for width in config.widths]
@@ -176,8 +174,9 @@ def run(config: Config) -> Results:
     full, test = splits["train"], splits["test"]
     keys = train.seed_keys(config.seed, config.seeds)
 
-    memo = _memorization(config, full, test, keys)
-    widths = _capacity(config, full, test, keys)
+    subset = _subsets(full, train.run_streams(keys, SUBSET_STREAM), config.train_size)
+    memo = _memorization(config, subset, test, keys)
+    widths = _capacity(config, subset, test, keys)
     sizes = _data_sizes(config, full, test, keys)
 
     results = Results()

@@ -1,0 +1,57 @@
+"""weight_decay_vs_l2's claim rules on made-up results: each verdict branch can come out."""
+
+import numpy as np
+
+from experiments import weight_decay_vs_l2 as experiment
+from phenomena.results import Results
+from phenomena.stats import NOT_REPRODUCED, NUANCED, REPRODUCED
+
+SEEDS = 8
+STRENGTHS = [1e-4, 1e-2, 1.0]
+LR, STEPS = 1e-3, 1000
+
+
+def _results(sgd_difference=0.0, control=0.1, adam_l2_spread=1e-5, adamw_follows_law=True):
+    rng = np.random.default_rng(0)
+    results = Results(meta={"adam_lr": LR, "adam_steps": STEPS, "strength": 2**-8})
+    same = np.full((2, SEEDS), sgd_difference) * (1 + 0.1 * rng.random((2, SEEDS)))
+    results.add("sgd_difference", np.stack([same, np.full((2, SEEDS), control)], axis=1),
+                ("optimizer", "comparison", "seed"), optimizer=list(experiment.OPTIMIZERS),
+                comparison=["L2 vs decay", "none vs decay"])
+    lam = np.asarray(STRENGTHS)
+    law = np.exp(-LR * lam * STEPS) if adamw_follows_law else np.full(len(lam), 0.5)
+    adamw = law[None, :] * (1 + 1e-4 * rng.standard_normal((SEEDS, len(lam))))
+    adam_l2 = np.full((SEEDS, len(lam)), 0.015)
+    results.add("adam_final_norm", np.stack([adam_l2, adamw]),
+                ("adam_form", "seed", "adam_strength"), adam_form=list(experiment.ADAM_FORMS), adam_strength=STRENGTHS)
+    spread = adam_l2_spread * (1 + 0.1 * rng.random((SEEDS, len(lam))))
+    results.add("adam_l2_spread", spread, ("seed", "adam_strength"))
+    return results
+
+
+def _verdicts(results):
+    return {v.claim.id.split(".")[1]: v.verdict for v in experiment.claims(results)}
+
+
+def test_the_literature_case_is_nuanced():
+    assert _verdicts(_results()) == {"equal_under_sgd": REPRODUCED, "differ_under_adam": REPRODUCED,
+                                     "weight_decay_equals_l2": NUANCED}
+
+
+def test_a_float_level_difference_under_sgd_still_passes_but_a_real_one_does_not():
+    assert _verdicts(_results(sgd_difference=1e-13))["equal_under_sgd"] == REPRODUCED
+    verdicts = _verdicts(_results(sgd_difference=1e-3))
+    assert verdicts["equal_under_sgd"] == NOT_REPRODUCED
+    assert verdicts["weight_decay_equals_l2"] == NOT_REPRODUCED
+
+
+def test_a_blind_comparison_cannot_claim_equality():
+    # The unpenalized control must differ, or "equal" would mean nothing.
+    assert _verdicts(_results(control=1e-6))["equal_under_sgd"] == NOT_REPRODUCED
+
+
+def test_adam_that_kept_l_two_and_decay_equal_makes_the_sentence_true():
+    verdicts = _verdicts(_results(adam_l2_spread=0.2))
+    assert verdicts["differ_under_adam"] == NOT_REPRODUCED
+    assert verdicts["weight_decay_equals_l2"] == REPRODUCED
+    assert _verdicts(_results(adamw_follows_law=False))["differ_under_adam"] == NOT_REPRODUCED

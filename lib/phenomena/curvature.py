@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg
 from jax.flatten_util import ravel_pytree
 
 Loss = Callable[[Any], jax.Array]
@@ -89,8 +90,9 @@ def lanczos_eigenvalues(loss: Loss, params, key: jax.Array, iterations: int = 30
     alphas = jnp.zeros((m,), dtype)
     betas = jnp.zeros((m,), dtype)
     _, alphas, betas = jax.lax.fori_loop(0, m, step, (basis, alphas, betas))
-    tridiagonal = jnp.diag(alphas) + jnp.diag(betas[:-1], 1) + jnp.diag(betas[:-1], -1)
-    return jnp.linalg.eigvalsh(tridiagonal)
+    # JAX's bisection (Sturm sequences), not LAPACK: LAPACK calls from the two per-core CPU
+    # devices at once deadlock in a multithreaded OpenBLAS (see `newton_step`).
+    return jnp.sort(jax.scipy.linalg.eigh_tridiagonal(alphas, betas[:-1], eigvals_only=True))
 
 
 def extreme_eigenvalues(loss: Loss, params, key: jax.Array, iterations: int = 30):
@@ -122,6 +124,8 @@ def newton_step(loss: Loss, params, damping: float = 0.0):
     """One (damped) Newton step: params - (H + damping I)^-1 g, with the structure of params.
 
     On a quadratic with positive definite H and no damping this lands on the minimum exactly.
+    The solve calls LAPACK: under `vmap` over runs sharded on several CPU devices, run with
+    `OPENBLAS_NUM_THREADS=1` (concurrent calls into a multithreaded OpenBLAS can deadlock).
     """
     flat, unravel = ravel_pytree(params)
 

@@ -1,18 +1,20 @@
 """Data augmentation: label-preserving transforms of the inputs help most when data are scarce.
 
-Q&A: Q59. Setup: MLPs (2 hidden layers of 64 ReLU units; Adam lr 1e-2, batch 100, 1000
-steps) on MNIST-1D training subsets of n = 125 ... 4000 examples, each seed its own random
-subset (nested across n), tested on the 1000 standard test signals. Each seed trains twice from the
-same initialization on the same batches: on the plain signals, and on signals augmented per
-batch inside the loss by a random circular shift of up to ±8 samples, an amplitude factor in
-[0.8, 1.2] and Gaussian noise of std 0.1 (MNIST-1D's own generator translates circularly and
-scales by 1 ± 0.2, so these keep the label). Every training size runs in one compiled program:
-each subset is tiled to the full 4000 rows, so uniform batches from the tiled rows are uniform
-batches from the subset.
+Q&A: Q59. Setup: MLPs (2 hidden layers of 64 ReLU units; Adam lr 1e-2, batch 100, 1000 steps) on
+MNIST-1D training subsets of n = 125 ... 4000 examples, each seed its own random subset (nested
+across n), tested on the 1000 standard test signals. Each seed trains twice from the same
+initialization on the same batches: on the plain signals, and on signals augmented per batch
+inside the loss by a random circular shift of up to ±8 samples, an amplitude factor in [0.8,
+1.2] and Gaussian noise of std 0.1 (MNIST-1D's own generator translates circularly and scales by
+1 ± 0.2, so these keep the label). Every training size runs in one compiled program: each subset
+is tiled to the full 4000 rows, so uniform batches from the tiled rows are uniform batches from
+the subset.
 
 Command:  python -m experiments.data_augmentation --profile quick
 Expected: augmentation raises test accuracy by several points at n = 125 and by less at
-n = 4000 (the Q&A's "most useful when data are limited").
+n = 4000 (the Q&A's "most useful when data are limited"). Measured (quick, seeds 0 and 1):
++14 / +13 points at n = 125, the largest gain (+22) at n = 500, and +2 / +0.3 at n = 4000:
+the gain is not monotone in n; it rises to n = 500, then falls.
 Runtime: smoke ~5 s; quick ~20 s on 2 CPU cores (8 seeds); full ~1 min on one GPU (32 seeds).
 """
 
@@ -140,7 +142,7 @@ def accuracy_gain(results: Results) -> np.ndarray:
 
 
 def claims(results: Results) -> list[stats.Verdict]:
-    """Decide whether the gain is positive at the smallest n and larger there than at the largest."""
+    """Decide: is the gain positive at the smallest n, and larger there than at the largest?"""
     (claim,) = CLAIMS
     sizes = results.coords["size"]
     gain = accuracy_gain(results)
@@ -163,8 +165,8 @@ def plot(results: Results) -> dict:
     fig, axes = plots.figure(ncols=3, width=4.4)
     ax = axes[0, 0]
     for a, arm in enumerate(ARMS):
-        plots.band(ax, sizes, results.sel("test_accuracy", arm=arm)[..., -1].T, label=f"{arm}, test",
-                   color=plots.PALETTE[a], marker="o")
+        plots.band(ax, sizes, results.sel("test_accuracy", arm=arm)[..., -1].T,
+                   label=f"{arm}, test", color=plots.PALETTE[a], marker="o")
         plots.band(ax, sizes, results.sel("train_accuracy", arm=arm)[..., -1].T,
                    label=f"{arm}, train (unaugmented)", color=plots.PALETTE[a], marker="s",
                    linestyle=":")

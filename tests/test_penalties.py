@@ -66,3 +66,20 @@ def test_l2_in_the_loss_equals_decoupled_decay_under_sgd():
 def test_negative_coefficient_raises():
     with pytest.raises(ValueError):
         penalties.with_l2(train.squared_error, -1.0)
+
+
+def test_l2_in_the_loss_equals_decay_before_adam():
+    # Adding λw to the gradient before Adam is the same as an L2 penalty in the loss: both are
+    # "Adam + L2" (coupled), which is why OptimizerSpec(decoupled_decay=True) is not AdamW.
+    keys = train.seed_keys(0, 2)
+    graphdef, state = models.mlps(4, 1, MLPConfig(width=8, depth=1, activation="tanh"), keys)
+    x = jax.random.normal(jax.random.key(1), (32, 4))
+    data = {"x": x, "y": jnp.sum(x, axis=1, keepdims=True)}
+    config = train.TrainConfig(optimizer="adam", lr=1e-2, steps=50, batch_size=8, eval_every=25)
+    coupled = train.fit(graphdef, state, penalties.with_l2(train.squared_error, 0.125), data,
+                        config, keys, progress=False)
+    before = train.fit(graphdef, state, train.squared_error, data, config, keys,
+                       hparams={"weight_decay": 0.125},
+                       optimizer=config.spec(decoupled_decay=True), progress=False)
+    for a, b in zip(jax.tree.leaves(coupled.state), jax.tree.leaves(before.state)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)

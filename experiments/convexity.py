@@ -1,0 +1,361 @@
+"""Convexity: a strictly convex loss has one minimum; a network's loss has many, with barriers.
+
+Q&A: Q18, Q21. Setup: the first `n_train` MNIST-1D training signals, full batch, so the only
+randomness between seeds is the initialization (seeds = inits). Two models are trained with
+`train.fit`: L2-regularized multinomial logistic regression (a depth-0 MLP; plain gradient
+descent with decoupled weight decay λ, i.e. the objective CE + λ/2 ‖θ‖², strictly convex) and
+a small ReLU MLP (2 hidden layers of 32; full-batch heavy-ball momentum, plain CE). Then:
+- the final parameters of seed i and seed i+1 (cyclic pairs) are compared, the MLP's after
+  sorting each layer's hidden units by the norm of their incoming weights (a canonical order
+  that removes the permutation symmetry);
+- the loss is evaluated along straight lines (`slices.line_losses`): init → solution of every
+  seed (Goodfellow, Vinyals & Saxe 2015) and solution i → solution i+1;
+- at every checkpoint of the MLP's training, the extreme Hessian eigenvalues of the training
+  loss are estimated by Lanczos on Hessian-vector products (`curvature.extreme_eigenvalues`).
+  A Lanczos (Ritz) value always lies within [λmin, λmax], so a negative one proves a
+  direction of negative curvature (Dauphin et al. 2014: saddles dominate in high dimension).
+Pairs i, i+1 share a seed with their neighbours, so their intervals are somewhat optimistic.
+
+Command:  python -m experiments.convexity --profile quick
+Expected: logistic regression's solutions agree to float precision and the lines between
+them are flat; MLP solutions differ by about their own norm at similar losses, with a barrier
+on the line between them; no bump on the line from init to solution for either model;
+negative curvature (λmin < 0) throughout the MLP's early training.
+Runtime: smoke ~5 s; quick ~15 s on 2 CPU cores (8 seeds); full ~1 min on one GPU (32 seeds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from phenomena import curvature, data, models, plots, slices, stats, train
+from phenomena.config import check
+from phenomena.models import MLPConfig
+from phenomena.results import Results
+from phenomena.stats import Claim, decide
+from phenomena.train import TrainConfig
+
+MODELS = ("logistic regression", "MLP")
+EARLY_FRACTION = 0.1        # "early" training: the first 10 % of the steps
+LINE_MARGIN = 0.2           # lines are drawn on [-0.2, 1.2]; claims read only [0, 1]
+LANCZOS_KEY = 0             # the fixed start vector of every Lanczos run (any start works)
+# Tolerances fixed before the first run (see CLAIMS).
+UNIQUE_TOLERANCE = 1e-3     # relative parameter distance of "the same" convex solution
+DIFFERENT_MARGIN = 0.1      # an MLP pair differs if its relative distance exceeds 100x that
+SIMILAR_LOSS_MARGIN = 0.2   # losses are similar if they differ by less than 20 % of their mean
+BUMP_TOLERANCE = 0.01       # a rise of 1 % of the total drop counts as a bump
+BARRIER_MARGIN = 0.01       # an MLP barrier must exceed 0.01 nats (far above float32 noise)
+FLAT_TOLERANCE = 1e-4       # a convex "no barrier": at most 1e-4 nats above the higher end
+NEGATIVE_RATIO = -1e-3      # λmin/λmax below this is negative curvature, not rounding
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every knob of the experiment; `PROFILES` override some of them."""
+
+    seed: int = 0
+    seeds: int = 8
+    n_train: int = 500
+    l2: float = 1e-2               # logistic regression's λ (strong convexity modulus)
+    width: int = 32
+    depth: int = 2
+    lanczos_iterations: int = 30
+    line_points: int = 29          # points on [-0.2, 1.2] (29: a step of 0.05)
+    # CE's Hessian has λmax ≈ 1 here, so lr = 1 < 2/L and κ ≈ 100: 2000 steps shrink the
+    # error by about e^-20, far below the 1e-3 tolerance.
+    logistic_train: TrainConfig = TrainConfig(optimizer="sgd", lr=1.0, steps=2000, batch_size=0,
+                                              eval_every=500)
+    mlp_train: TrainConfig = TrainConfig(optimizer="momentum", lr=0.05, momentum=0.9, steps=1000,
+                                         batch_size=0, eval_every=50)
+
+    def __post_init__(self):
+        check(self.seeds >= 2, f"seeds must be >= 2 (solutions are compared in pairs), got {self.seeds}")
+        check(self.n_train > 0, f"n_train must be positive, got {self.n_train}")
+        check(self.l2 > 0, f"l2 must be positive (it makes the problem strictly convex), got {self.l2}")
+        check(self.width > 0 and self.depth >= 1, "the MLP needs width > 0 and depth >= 1")
+        check(self.lanczos_iterations >= 2, "lanczos_iterations must be >= 2")
+        check(self.line_points >= 8 and (self.line_points - 1) % 7 == 0,
+              "line_points must be 7k + 1 (so that 0 and 1 lie on the grid), at least 8")
+        check(self.mlp_train.steps // self.mlp_train.eval_every >= 10,
+              "mlp_train needs >= 10 checkpoints (so that the first 10 % holds one after init)")
+
+
+CONFIG = Config()
+PROFILES = {
+    "smoke": {"seeds": 2, "n_train": 300, "lanczos_iterations": 10, "line_points": 15,
+              "logistic_train.steps": 200, "logistic_train.eval_every": 100,
+              "mlp_train.steps": 200, "mlp_train.eval_every": 20},
+    "quick": {},
+    "full": {"seeds": 32, "n_train": 4000, "lanczos_iterations": 60, "line_points": 57,
+             "logistic_train.steps": 5000, "mlp_train.steps": 10000, "mlp_train.eval_every": 500},
+}
+
+CLAIMS = [
+    Claim("convexity.convex_unique_minimum", "Q18, Q21",
+          "L2-regularized logistic regression: the relative distance ‖θ_i − θ_i+1‖ / mean(‖θ_i‖, "
+          "‖θ_i+1‖) between the final parameters of seeds i and i+1 has its 95 % CI below 1e-3"),
+    Claim("convexity.nonconvex_many_minima", "Q18, Q21",
+          "MLP, hidden units of each layer sorted by incoming-weight norm: the same relative "
+          "distance has its CI above 0.1 (100x the convex tolerance), while the relative "
+          "difference of final training losses |L_i − L_i+1| / mean(L_i, L_i+1) has its CI below 0.2"),
+    Claim("convexity.no_barrier_init_to_solution", "Q18",
+          "along init → solution (α in [0, 1]), bump = max_α [L(α) − min_{α'≤α} L(α')] / "
+          "(L(0) − L(1)), the largest rise above the running minimum as a share of the total "
+          "drop: its CI lies below 0.01 for the MLP and for logistic regression"),
+    Claim("convexity.barrier_between_solutions", "Q18, Q21",
+          "along solution i → solution i+1, barrier = max_α L(α) − max(L(0), L(1)) (nats): "
+          "the MLP's CI lies above 0.01 and logistic regression's below 1e-4 (no barrier)"),
+    Claim("convexity.saddles_early", "Q18, Q21",
+          "MLP training loss, Lanczos on HVPs at every checkpoint in the first 10 % of the steps "
+          "(init included): the CI of λmin/λmax lies below -1e-3 at each of them"),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class CurvatureProbe:
+    """`evaluate` for `train.fit`: training loss and extreme Hessian eigenvalues (Lanczos).
+
+    A frozen dataclass, so `fit`'s compiled programs are cached by value.
+    """
+
+    iterations: int
+
+    def __call__(self, model, batch) -> dict:
+        loss, params = _loss_of_params(model, batch)
+        low, high = curvature.extreme_eigenvalues(loss, params, jax.random.key(LANCZOS_KEY),
+                                                  self.iterations)
+        return {"train/loss": loss(params), "lambda_min": low, "lambda_max": high}
+
+
+def _loss_of_params(model, batch, l2: float = 0.0):
+    """(loss(params), params) of an NNX model: mean CE on `batch` plus λ/2 ‖θ‖²."""
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+
+    def loss(p):
+        value = train.cross_entropy_loss(nnx.merge(graphdef, p, rest, copy=True), batch)
+        return value + 0.5 * l2 * sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
+
+    return loss, params
+
+
+def _training_loss(model, batch) -> dict:
+    return {"train/loss": train.cross_entropy_loss(model, batch)}
+
+
+def alphas(config: Config) -> np.ndarray:
+    """The interpolation grid on [-0.2, 1.2]; 0 and 1 are grid points."""
+    return np.linspace(-LINE_MARGIN, 1 + LINE_MARGIN, config.line_points)
+
+
+def _lines(graphdef, init_state, final_state, batch, l2: float, grid) -> tuple[np.ndarray, np.ndarray]:
+    """Losses along init → solution (seed, α) and solution i → solution i+1 (pair, α)."""
+
+    def one_line(start, end):
+        loss, _ = _loss_of_params(nnx.merge(graphdef, start), batch, l2)
+        _, start_params, _ = nnx.split(nnx.merge(graphdef, start), nnx.Param, ...)
+        _, end_params, _ = nnx.split(nnx.merge(graphdef, end), nnx.Param, ...)
+        return slices.line_losses(loss, start_params, end_params, grid)
+
+    lines = jax.jit(jax.vmap(one_line))
+    partner = jax.tree.map(lambda x: jnp.roll(x, -1, axis=0), final_state)  # seed i+1 (cyclic)
+    return np.asarray(lines(init_state, final_state)), np.asarray(lines(final_state, partner))
+
+
+def _fit_logistic(config: Config, batch, keys):
+    graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, MLPConfig(depth=0, init="lecun_normal"), keys)
+    spec = config.logistic_train.spec(decoupled_decay=True)
+    history = train.fit(graphdef, state, train.cross_entropy, batch, config.logistic_train, keys,
+                        hparams={"weight_decay": config.l2}, optimizer=spec,
+                        evaluate=_training_loss, eval_data=batch, name="logistic regression")
+    return graphdef, state, history
+
+
+def _fit_mlp(config: Config, batch, keys):
+    model = MLPConfig(width=config.width, depth=config.depth, activation="relu", init="he_normal")
+    graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, model, keys)
+    history = train.fit(graphdef, state, train.cross_entropy, batch, config.mlp_train, keys,
+                        evaluate=CurvatureProbe(config.lanczos_iterations), eval_data=batch,
+                        name="MLP")
+    return graphdef, state, history
+
+
+def canonical_vector(state: dict, depth: int) -> np.ndarray:
+    """One run's parameters as a vector, hidden units of each layer sorted by incoming-weight norm.
+
+    Permuting a layer's units (its kernel columns and bias, and the next kernel's rows) leaves
+    the function unchanged; sorting by a per-unit key picks one representative of the
+    permuted copies, so two nets are compared modulo that symmetry.
+    """
+    hidden = [{k: np.asarray(v) for k, v in state["hidden"][i].items()} for i in range(depth)]
+    head = {k: np.asarray(v) for k, v in state["head"].items()}
+    layers = hidden + [head]
+    for i in range(depth):
+        order = np.argsort(np.linalg.norm(layers[i]["kernel"], axis=0))
+        layers[i]["kernel"] = layers[i]["kernel"][:, order]
+        layers[i]["bias"] = layers[i]["bias"][order]
+        layers[i + 1]["kernel"] = layers[i + 1]["kernel"][order, :]
+    return np.concatenate([layer[k].ravel() for layer in layers for k in ("kernel", "bias")])
+
+
+def _param_vectors(state, depth: int, runs: int) -> np.ndarray:
+    """(run, p) canonical parameter vectors from a state with a leading run axis."""
+    plain = jax.tree.map(lambda x: np.asarray(x), nnx.to_pure_dict(state))
+    return np.stack([canonical_vector(jax.tree.map(lambda x: x[r], plain), depth) for r in range(runs)])
+
+
+def pair_distances(vectors: np.ndarray) -> np.ndarray:
+    """Per seed i: ‖v_i − v_i+1‖ / mean(‖v_i‖, ‖v_i+1‖), seeds paired cyclically."""
+    partner = np.roll(vectors, -1, axis=0)
+    norms = (np.linalg.norm(vectors, axis=1) + np.linalg.norm(partner, axis=1)) / 2
+    return np.linalg.norm(vectors - partner, axis=1) / norms
+
+
+def run(config: Config) -> Results:
+    """Train both models from every seed, compare solutions, draw lines, track curvature."""
+    batch = data.mnist1d_splits(train_size=config.n_train)["train"]
+    keys = train.seed_keys(config.seed, config.seeds)
+    grid = alphas(config)
+    fits = {"logistic regression": (_fit_logistic(config, batch, keys), config.l2, 0),
+            "MLP": (_fit_mlp(config, batch, keys), 0.0, config.depth)}
+    to_init, between, vectors, final_loss = [], [], [], []
+    for (graphdef, init_state, history), l2, depth in fits.values():
+        line_init, line_pair = _lines(graphdef, init_state, history.state, batch, l2, grid)
+        to_init.append(line_init)
+        between.append(line_pair)
+        vectors.append(pair_distances(_param_vectors(history.state, depth, config.seeds)))
+        final_loss.append(history.evals["train/loss"][:, -1])
+    mlp_history = fits["MLP"][0][2]
+
+    results = Results(meta={"l2": config.l2, "mlp_steps": config.mlp_train.steps})
+    results.add("line_init_to_solution", np.stack(to_init), ("model", "seed", "alpha"),
+                model=list(MODELS), alpha=[round(float(a), 6) for a in grid])
+    results.add("line_between_solutions", np.stack(between), ("model", "seed", "alpha"))
+    results.add("pair_distance", np.stack(vectors), ("model", "seed"))
+    results.add("final_train_loss", np.stack(final_loss), ("model", "seed"))
+    results.add("lambda_min", mlp_history.evals["lambda_min"], ("seed", "step"),
+                step=mlp_history.eval_steps.tolist())
+    results.add("lambda_max", mlp_history.evals["lambda_max"], ("seed", "step"))
+    results.add("mlp_train_loss", mlp_history.evals["train/loss"], ("seed", "step"))
+    return results
+
+
+def bump(line: np.ndarray) -> float:
+    """Largest rise above the running minimum along a line, as a share of its total drop."""
+    rise = np.max(line - np.minimum.accumulate(line))
+    return float(rise / (line[0] - line[-1]))
+
+
+def barrier(line: np.ndarray) -> float:
+    """How far the line rises above the higher of its two ends (≤ 0: no barrier)."""
+    return float(np.max(line) - max(line[0], line[-1]))
+
+
+def _unit_segment(results: Results, name: str, model: str) -> np.ndarray:
+    """(seed, α) losses of one line restricted to α in [0, 1]."""
+    grid = np.asarray(results.coords["alpha"])
+    inside = (grid >= -1e-9) & (grid <= 1 + 1e-9)
+    return results.sel(name, model=model)[:, inside]
+
+
+def claims(results: Results) -> list[stats.Verdict]:
+    """Decide the five claims from distances, lines and curvature."""
+    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
+    distance = {m: stats.mean_ci(results.sel("pair_distance", model=m)) for m in MODELS}
+    losses = {m: results.sel("final_train_loss", model=m) for m in MODELS}
+    mlp_loss = losses["MLP"]
+    partner = np.roll(mlp_loss, -1)
+    loss_gap = stats.mean_ci(np.abs(mlp_loss - partner) / ((mlp_loss + partner) / 2))
+    bumps = {m: stats.mean_ci([bump(line) for line in _unit_segment(results, "line_init_to_solution", m)])
+             for m in MODELS}
+    barriers = {m: stats.mean_ci([barrier(line) for line in _unit_segment(results, "line_between_solutions", m)])
+                for m in MODELS}
+    logistic, mlp = MODELS
+    steps = np.asarray(results.coords["step"])
+    early = steps <= EARLY_FRACTION * results.meta["mlp_steps"]
+    ratio = results["lambda_min"] / results["lambda_max"]
+    early_ratio = {int(s): stats.mean_ci(ratio[:, i]) for i, s in enumerate(steps) if early[i]}
+    worst = max(early_ratio, key=lambda s: early_ratio[s].high)
+    return [
+        decide(by_id["convex_unique_minimum"], distance[logistic].below(UNIQUE_TOLERANCE),
+               "relative distance between seeds' solutions, logistic regression", distance[logistic],
+               final_loss=stats.mean_ci(losses[logistic])),
+        decide(by_id["nonconvex_many_minima"],
+               distance[mlp].above(DIFFERENT_MARGIN) and loss_gap.below(SIMILAR_LOSS_MARGIN),
+               "relative distance between seeds' solutions (units sorted), MLP", distance[mlp],
+               relative_loss_difference=loss_gap, final_loss=stats.mean_ci(mlp_loss)),
+        decide(by_id["no_barrier_init_to_solution"],
+               all(bumps[m].below(BUMP_TOLERANCE) for m in MODELS),
+               "bump along init → solution, MLP (share of total drop)", bumps[mlp],
+               logistic_regression=bumps[logistic]),
+        decide(by_id["barrier_between_solutions"],
+               barriers[mlp].above(BARRIER_MARGIN) and barriers[logistic].below(FLAT_TOLERANCE),
+               "barrier between two seeds' solutions, MLP (nats)", barriers[mlp],
+               logistic_regression=barriers[logistic]),
+        decide(by_id["saddles_early"], all(iv.below(NEGATIVE_RATIO) for iv in early_ratio.values()),
+               f"λmin/λmax of the MLP's training loss at step {worst} (the least negative early "
+               f"checkpoint)", early_ratio[worst],
+               early_checkpoints=early_ratio,
+               lambda_min_at_init=stats.mean_ci(results["lambda_min"][:, 0]),
+               lambda_min_final=stats.mean_ci(results["lambda_min"][:, -1]),
+               lambda_max_final=stats.mean_ci(results["lambda_max"][:, -1])),
+    ]
+
+
+def plot(results: Results) -> dict:
+    """The two interpolation figures (init → solution, solution → solution) and λmin over training."""
+    grid = np.asarray(results.coords["alpha"])
+    fig, axes = plots.figure(ncols=2)
+    for ax, model in zip(axes[0], MODELS):
+        plots.band(ax, grid, results.sel("line_init_to_solution", model=model), label="init → solution",
+                   color=plots.PALETTE[0])
+        plots.band(ax, grid, results.sel("line_between_solutions", model=model),
+                   label="solution i → solution i+1", color=plots.PALETTE[1])
+        for x in (0, 1):
+            ax.axvline(x, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("α  (θ = (1 − α) θ_start + α θ_end)")
+        ax.set_ylabel("training loss" + (" (CE + λ/2 ‖θ‖²)" if model != "MLP" else " (CE)"))
+        ax.set_title(model)
+        ax.legend()
+    plots.title(fig, "The MLP's loss rises between two solutions but not from init; "
+                     "the convex loss is flat between its seeds' solutions")
+    figures = {"interpolation": fig}
+
+    steps = np.asarray(results.coords["step"])
+    fig, axes = plots.figure(ncols=2)
+    ax = axes[0, 0]
+    plots.band(ax, steps, results["lambda_min"], label="λmin (Lanczos)", color=plots.PALETTE[1])
+    ax.axhline(0, color="grey", linewidth=1)
+    ax.axvspan(0, EARLY_FRACTION * results.meta["mlp_steps"], color="grey", alpha=0.12,
+               label="first 10 % of training")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("smallest Hessian eigenvalue λmin")
+    ax.set_title("negative curvature: a saddle region")
+    ax.legend()
+    ax = axes[0, 1]
+    plots.band(ax, steps, -results["lambda_min"] / results["lambda_max"], label="−λmin / λmax",
+               color=plots.PALETTE[1], log=True)
+    ax.axhline(-NEGATIVE_RATIO, color="grey", linestyle="--", linewidth=1,
+               label=f"claim threshold ({-NEGATIVE_RATIO:g})")
+    ax.axvspan(0, EARLY_FRACTION * results.meta["mlp_steps"], color="grey", alpha=0.12)
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("−λmin / λmax  (negative curvature, relative)")
+    ax.set_title("relative size of the negative curvature")
+    ax.legend()
+    plots.title(fig, "The MLP's Hessian has clearly negative eigenvalues early in training (a saddle "
+                     "region); they shrink as training converges")
+    figures["curvature"] = fig
+    return figures
+
+
+if __name__ == "__main__":
+    import sys
+
+    from phenomena.cli import experiment_main
+
+    sys.exit(experiment_main(__spec__.name))

@@ -30,3 +30,9 @@ def test_analysis_list_or_dict_both_accepted():
 def test_missing_flops_key_reads_as_zero():
     # A function with no arithmetic (a copy) costs no floating-point operations.
     assert costs.flops(lambda a: a, jnp.ones(3)) == 0.0
+
+
+def test_compiled_flops_matches_flops():
+    a = jnp.ones((16, 8))
+    compiled = jax.jit(lambda x: x @ x.T).lower(a).compile()
+    assert costs.compiled_flops(compiled) == costs.flops(lambda x: x @ x.T, a) == pytest.approx(2 * 16 * 8 * 16, rel=0.01)

@@ -27,6 +27,14 @@ def _first_analysis(analysis: Any) -> dict:
     return analysis
 
 
+def compiled_flops(compiled) -> float:
+    """FLOPs of one call of an already compiled program (`jax.jit(f).lower(...).compile()`).
+
+    Lets a caller that also times the program compile it once.
+    """
+    return float(_first_analysis(compiled.cost_analysis()).get("flops", 0.0))
+
+
 def cost_analysis(fn: Callable, *args, **kwargs) -> dict:
     """XLA's cost analysis (a dict: "flops", "bytes accessed", ...) of `jax.jit(fn)(*args)`.
 

@@ -1,0 +1,414 @@
+"""Second-order methods: Newton converges in a handful of iterations, but each costs ≥ p² FLOPs.
+
+Q&A: Q13b. Setup: two strictly convex problems, a fresh draw per seed, at parameter counts p
+across more than a decade. (1) L2-regularized logistic regression, n examples fixed (n > p),
+X ~ N(0, 1), labels y ~ Bernoulli(σ(x·w*)) from a teacher with ‖w*‖ = 2, λ = 1e-3, started at
+w = 0. (2) The quadratic ½ wᵀAw with eigenvalues log-spaced from 1/κ to 1 (κ = 1000) in a
+random orthogonal basis, started at a random unit vector. Newton's method (full steps,
+`curvature.newton_step`: dense Hessian and a solve) against gradient descent (optax.sgd) at its
+theory step: 1/L for logistic regression (L = λmax of the Hessian at w = 0, where σ' peaks at
+¼, by power iteration) and 2/(L+μ) for the quadratic. Both stop when the suboptimality
+f − f* falls to 1e-6 of its start (f* from 12 Newton iterations), in float64. Cost per iteration
+is the FLOP count of one compiled step from XLA's cost analysis (`costs.flops`), for one seed;
+wall time per iteration is measured too, but only plotted.
+
+Command:  python -m experiments.second_order --profile quick
+Expected: Newton needs ≤ 10 iterations at every p (1 on the quadratic), GD tens to thousands
+(~2500 on the κ = 1000 quadratic; only ~30, < 10× Newton's, on the well-conditioned small-p
+logistic problems: a recorded deviation, see `newton_few_iterations`); per iteration, GD costs ~n·p (logistic) or ~p² (quadratic)
+FLOPs, Newton ~n·p² + p³ or ~p³: log-log slopes ≈ 1 vs ≥ 2 (logistic). XLA does not count the
+LAPACK solve on a CPU, so Newton's counted slope is a lower bound. In wall time Newton wins at
+small p and loses once p is large.
+Runtime: smoke ~10 s; quick ~20 s on 2 CPU cores (8 seeds, p ≤ 300); full: for a GPU
+(32 seeds, p up to 2000, n = 4000).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from phenomena import costs, curvature, plots, stats, surfaces, train
+from phenomena.config import check
+from phenomena.results import Results
+from phenomena.stats import Claim, decide
+
+PROBLEMS = ("logistic regression", "quadratic")
+METHODS = ("Newton", "GD")
+DATA_STREAM = 2  # problems draw from their own key stream
+REFERENCE_ITERATIONS = 12  # Newton iterations that define f* (quadratic convergence: float64-exact)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every knob of the experiment; `PROFILES` override some of them."""
+
+    seed: int = 0
+    seeds: int = 8
+    dims: tuple[int, ...] = (10, 30, 100, 300)
+    n: int = 600                 # logistic-regression examples (fixed, so GD's cost is ∝ p)
+    l2: float = 1e-3
+    teacher_norm: float = 2.0
+    kappa: float = 1000.0
+    tolerance: float = 1e-6      # stop at f − f* ≤ tolerance · (f₀ − f*)
+    max_gd: int = 6000           # GD runs beyond this count as this (a lower bound)
+    timing_repeats: int = 5
+
+    def __post_init__(self):
+        check(len(self.dims) >= 3 and all(p >= 2 for p in self.dims)
+              and list(self.dims) == sorted(set(self.dims)),
+              f"dims needs at least three increasing parameter counts >= 2, got {self.dims}")
+        check(self.n > max(self.dims), f"n ({self.n}) must exceed the largest p ({max(self.dims)})")
+        check(self.l2 > 0, f"l2 must be positive (strict convexity), got {self.l2}")
+        check(self.teacher_norm >= 0, "teacher_norm must be >= 0")
+        check(self.kappa > 1, f"kappa must be > 1, got {self.kappa}")
+        check(0 < self.tolerance < 1, f"tolerance must be in (0, 1), got {self.tolerance}")
+        check(self.max_gd >= 1, "max_gd must be >= 1")
+        check(self.timing_repeats >= 1, "timing_repeats must be >= 1")
+
+
+CONFIG = Config()
+PROFILES = {
+    "smoke": {"seeds": 2, "dims": (5, 10, 20), "n": 100, "max_gd": 4000, "timing_repeats": 1},
+    "quick": {},
+    "full": {"seeds": 32, "dims": (10, 30, 100, 300, 1000, 2000), "n": 4000, "max_gd": 20000},
+}
+
+CLAIMS = [
+    Claim("second_order.newton_few_iterations", "Q13b",
+          "for both problems and at every p: every seed's Newton iteration count is ≤ 10, and "
+          "the 95 % CI over seeds of log10(GD iterations / Newton iterations) lies above 1 "
+          "(GD needs ≥ 10× more; GD runs beyond the budget count as the budget)",
+          expected=stats.NOT_REPRODUCED,
+          deviation="Newton's half holds everywhere (≤ 7 iterations for logistic regression, 1 on "
+                    "the quadratic; reference gradient norms ≤ 3e-16), and GD needs ≥ 10× more on "
+                    "the κ = 1000 quadratic at every p (median 2200-3400 iterations) and for "
+                    "logistic regression at p = 100 (~23×) and 300 (~240×). It fails for logistic "
+                    "regression at small p: at p = 10 GD needs 28-30 iterations against Newton's "
+                    "4, log10 ratio 0.85 [0.80, 0.90] (seed 0) and 0.85 [0.78, 0.92] (seed 1); "
+                    "at p = 30 ~10×. With isotropic features and n = 600 ≫ p that problem is "
+                    "well conditioned, so GD at 1/L is fast: GD's count follows the condition "
+                    "number (which grows as p/n → ½), not p itself"),
+    Claim("second_order.newton_costly_per_iteration", "Q13b",
+          "exact FLOP counts per iteration (XLA cost analysis, one seed), log-log slope against p "
+          "over the p grid: for logistic regression (n fixed) Newton's slope ≥ 1.8 and GD's ≤ 1.2; "
+          "on the dense quadratic Newton's slope exceeds GD's by ≥ 0.8. Counts have no sampling "
+          "noise, so the interval is the point"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# The two problems: pure in a key, so they vmap over seeds
+
+
+def logistic_problem(key, n: int, p: int, teacher_norm: float) -> dict:
+    """X ~ N(0, 1) (n, p); y ~ Bernoulli(σ(X w*)), w* uniform on the sphere of `teacher_norm`."""
+    kx, kw, ky = jax.random.split(key, 3)
+    x = jax.random.normal(kx, (n, p), jnp.float64)
+    teacher = jax.random.normal(kw, (p,), jnp.float64)
+    teacher = teacher_norm * teacher / jnp.linalg.norm(teacher)
+    y = jax.random.bernoulli(ky, jax.nn.sigmoid(x @ teacher)).astype(jnp.float64)
+    return {"x": x, "y": y, "start": jnp.zeros(p, jnp.float64)}
+
+
+def quadratic_problem(key, p: int, kappa: float) -> dict:
+    """A = Q diag(geomspace(1/κ, 1, p)) Qᵀ with Q random orthogonal; a random unit start."""
+    kq, ks = jax.random.split(key)
+    q, _ = jnp.linalg.qr(jax.random.normal(kq, (p, p), jnp.float64))
+    eigenvalues = jnp.geomspace(1.0 / kappa, 1.0, p, dtype=jnp.float64)
+    start = jax.random.normal(ks, (p,), jnp.float64)
+    return {"a": (q * eigenvalues) @ q.T, "start": start / jnp.linalg.norm(start),
+            "largest": jnp.max(eigenvalues), "smallest": jnp.min(eigenvalues)}
+
+
+def logistic_loss(w, problem, l2: float):
+    """Mean logistic loss plus (λ/2)‖w‖² (strictly convex)."""
+    logits = problem["x"] @ w
+    return jnp.mean(jax.nn.softplus(logits) - problem["y"] * logits) + 0.5 * l2 * w @ w
+
+
+def quadratic_loss(w, problem):
+    """½ wᵀAw (minimum 0 at w = 0)."""
+    return 0.5 * w @ problem["a"] @ w
+
+
+# ---------------------------------------------------------------------------------------------
+# Solvers: iterate until the suboptimality falls to tolerance (while_loop, vmapped over seeds)
+
+
+def _iterate_until(update, loss, w0, state0, f_star, tolerance, limit):
+    """Apply `update(w, state, grad)` until loss − f* ≤ tolerance·(f₀ − f*) or `limit` steps.
+
+    Returns the step count, `limit + 1` when the tolerance was not reached (the caller
+    censors it). The loss and gradient come from one `value_and_grad` per step, carried to
+    the stopping test, so no step evaluates the loss twice.
+    """
+    value_and_grad = jax.value_and_grad(loss)
+    f0, g0 = value_and_grad(w0)
+    threshold = f_star + tolerance * (f0 - f_star)
+
+    def unfinished(carry):
+        _, _, k, f, _ = carry
+        return (f > threshold) & (k <= limit)
+
+    def body(carry):
+        w, state, k, _, g = carry
+        w, state = update(w, state, g)
+        f, g = value_and_grad(w)
+        return w, state, k + 1, f, g
+
+    return jax.lax.while_loop(unfinished, body, (w0, state0, jnp.int32(0), f0, g0))[2]
+
+
+def _gd_step(lr):
+    """Gradient descent through Optax: `(tx, update(w, state, grad) -> (w, state))`."""
+    tx = optax.sgd(lr)
+
+    def update(w, state, grad):
+        updates, state = tx.update(grad, state, w)
+        return optax.apply_updates(w, updates), state
+
+    return tx, update
+
+
+def _gd_learning_rate(problem_name: str, loss, problem, key):
+    """Theory step: 1/L for logistic regression, 2/(L+μ) for the quadratic."""
+    if problem_name == "quadratic":
+        return 2.0 / (problem["largest"] + problem["smallest"])
+    # At w = 0 every σ' is ¼, its maximum: the Hessian there bounds the curvature everywhere.
+    largest = curvature.top_eigenvalue(loss, jnp.zeros_like(problem["start"]), key, iterations=100)
+    return 1.0 / largest
+
+
+def _losses(problem_name: str, config: Config):
+    if problem_name == "quadratic":
+        return quadratic_loss
+    return lambda w, problem: logistic_loss(w, problem, config.l2)
+
+
+def _make_problem(problem_name: str, config: Config, p: int):
+    if problem_name == "quadratic":
+        return lambda key: quadratic_problem(key, p, config.kappa)
+    return lambda key: logistic_problem(key, config.n, p, config.teacher_norm)
+
+
+def _iteration_counts(problem_name: str, config: Config, p: int, keys) -> tuple[np.ndarray, np.ndarray]:
+    """(method, seed) iterations to tolerance at parameter count p, all seeds in one program.
+
+    Newton runs `REFERENCE_ITERATIONS` steps; its lowest loss is f* (quadratic convergence
+    takes it to float64 precision well before), and its own count is read off that path. Also
+    returns the gradient norm at the reference point of every seed (evidence that f* is exact).
+    """
+    make, loss_of = _make_problem(problem_name, config, p), _losses(problem_name, config)
+
+    def one_seed(key):
+        problem = make(key)
+        loss = lambda w: loss_of(w, problem)  # noqa: E731
+
+        def newton(w, _):
+            w = curvature.newton_step(loss, w)
+            return w, loss(w)
+
+        w0 = problem["start"]
+        reference, values = jax.lax.scan(newton, w0, None, length=REFERENCE_ITERATIONS)
+        values = jnp.concatenate([loss(w0)[None], values])
+        f_star = jnp.min(values)
+        newton_count = surfaces.steps_to_tolerance(values - f_star, values[0] - f_star, config.tolerance)
+        lr = _gd_learning_rate(problem_name, loss, problem, jax.random.fold_in(key, 1))
+        tx, gd_update = _gd_step(lr)
+        gd = _iterate_until(gd_update, loss, w0, tx.init(w0), f_star, config.tolerance, config.max_gd)
+        return jnp.stack([newton_count, gd.astype(values.dtype)]), jnp.linalg.norm(jax.grad(loss)(reference))
+
+    counts, grad_norms = jax.jit(jax.vmap(one_seed))(keys)
+    counts = np.asarray(counts).T
+    return np.where(counts > config.max_gd, np.inf, counts), np.asarray(grad_norms)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cost per iteration: FLOPs from XLA (decided on), wall time (plotted only)
+
+
+def _step_functions(problem_name: str, config: Config):
+    """One Newton iteration and one GD iteration as functions of (w, problem[, lr])."""
+    loss_of = _losses(problem_name, config)
+
+    def newton(w, problem):
+        return curvature.newton_step(lambda v: loss_of(v, problem), w)
+
+    def gd(w, problem, lr):
+        tx, update = _gd_step(lr)
+        return update(w, tx.init(w), jax.grad(loss_of)(w, problem))[0]
+
+    return newton, gd
+
+
+def _seconds_per_call(compiled, args, repeats: int) -> float:
+    """Fastest of `repeats` timed calls (the least disturbed by other processes)."""
+    jax.block_until_ready(compiled(*args))
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _per_iteration_costs(problem_name: str, config: Config, p: int, key) -> np.ndarray:
+    """(method, [flops, seconds]) of one iteration at parameter count p, for one seed."""
+    problem = _make_problem(problem_name, config, p)(key)
+    newton, gd = _step_functions(problem_name, config)
+    w = problem["start"]
+    lr = jnp.float64(0.1)
+    out = np.zeros((2, 2))
+    for m, (fn, args) in enumerate(((newton, (w, problem)), (gd, (w, problem, lr)))):
+        compiled = jax.jit(fn).lower(*args).compile()
+        out[m, 0] = costs.compiled_flops(compiled)
+        out[m, 1] = _seconds_per_call(compiled, args, config.timing_repeats)
+    return out
+
+
+def run(config: Config) -> Results:
+    """Iterations to tolerance and cost per iteration of Newton and GD, at every p."""
+    keys = jax.vmap(lambda k: jax.random.fold_in(k, DATA_STREAM))(train.seed_keys(config.seed, config.seeds))
+    iterations = np.zeros((len(PROBLEMS), len(config.dims), len(METHODS), config.seeds))
+    reference_grad = np.zeros((len(PROBLEMS), len(config.dims), config.seeds))
+    per_iteration = np.zeros((len(PROBLEMS), len(config.dims), len(METHODS), 2))
+    with jax.enable_x64(True):
+        for i, name in enumerate(PROBLEMS):
+            for d, p in enumerate(config.dims):
+                iterations[i, d], reference_grad[i, d] = _iteration_counts(name, config, p, keys)
+                per_iteration[i, d] = _per_iteration_costs(name, config, p, keys[0])
+    results = Results()
+    results.add("iterations", iterations, ("problem", "p", "method", "seed"),
+                problem=list(PROBLEMS), p=list(config.dims), method=list(METHODS))
+    results.add("reference_grad_norm", reference_grad, ("problem", "p", "seed"))
+    results.add("flops_per_iteration", per_iteration[..., 0], ("problem", "p", "method"))
+    results.add("seconds_per_iteration", per_iteration[..., 1], ("problem", "p", "method"))
+    results.meta["max_gd"] = config.max_gd
+    results.meta["n"] = config.n
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+
+
+def _censored(counts: np.ndarray, limit: int) -> np.ndarray:
+    """Iteration counts with runs beyond the budget counted as the budget (a lower bound)."""
+    return np.where(np.isfinite(counts), counts, limit)
+
+
+def loglog_slope(p, values) -> float:
+    """Least-squares slope of log10(values) against log10(p)."""
+    return float(np.polyfit(np.log10(np.asarray(p, float)), np.log10(np.asarray(values, float)), 1)[0])
+
+
+def claims(results: Results) -> list[stats.Verdict]:
+    """Decide Newton's few iterations and its per-iteration cost growth."""
+    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
+    dims = results.coords["p"]
+    limit = int(results.meta["max_gd"])
+    ratios, max_newton, ok = {}, {}, True
+    for name in results.coords["problem"]:
+        for p in dims:
+            counts = results.sel("iterations", problem=name, p=p)
+            newton, gd = counts[0], _censored(counts[1], limit)
+            ratio = stats.mean_ci(np.log10(gd / newton))
+            ratios[name, p] = ratio
+            max_newton[name, p] = float(np.max(newton))  # inf if a seed never got there
+            ok &= bool(max_newton[name, p] <= 10 and ratio.above(1))
+    worst = min(ratios, key=lambda k: ratios[k].low)
+    slopes = {name: {m: loglog_slope(dims, results.sel("flops_per_iteration", problem=name, method=m))
+                     for m in results.coords["method"]} for name in results.coords["problem"]}
+    logistic, quadratic = slopes["logistic regression"], slopes["quadratic"]
+    costly = (logistic["Newton"] >= 1.8 and logistic["GD"] <= 1.2
+              and quadratic["Newton"] - quadratic["GD"] >= 0.8)
+    point = logistic["Newton"]
+    median = {f"{name}, p={p}": {m: float(np.median(_censored(results.sel("iterations", problem=name, p=p)[j], limit)))
+                                 for j, m in enumerate(results.coords["method"])}
+              for name in results.coords["problem"] for p in dims}
+    return [
+        decide(by_id["newton_few_iterations"], ok,
+               f"log10(GD / Newton iterations), lowest CI ({worst[0]}, p = {worst[1]})", ratios[worst],
+               median_iterations=median,
+               log10_gd_over_newton={f"{k[0]}, p={k[1]}": v for k, v in ratios.items()},
+               max_newton_iterations={f"{k[0]}, p={k[1]}": v for k, v in max_newton.items()},
+               largest_reference_grad_norm=float(np.max(results["reference_grad_norm"])),
+               gd_budget=limit),
+        decide(by_id["newton_costly_per_iteration"], costly,
+               "log-log slope of Newton's FLOPs per iteration against p, logistic regression",
+               stats.Interval(point, point, point, len(dims)), slopes=slopes,
+               flops_per_iteration={name: {m: dict(zip(dims, results.sel("flops_per_iteration", problem=name, method=m)))
+                                           for m in results.coords["method"]}
+                                    for name in results.coords["problem"]},
+               note="XLA does not count the LAPACK solve on a CPU (2/3 p³ more per Newton step)"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def plot(results: Results) -> dict:
+    """Iterations, FLOPs per iteration, and wall time to tolerance against p."""
+    dims = np.asarray(results.coords["p"], float)
+    limit = int(results.meta["max_gd"])
+    problems = results.coords["problem"]
+    fig, axes = plots.figure(ncols=3, nrows=len(problems), width=4.3, height=3.3)
+    for row, name in enumerate(problems):
+        colors = {m: plots.PALETTE[j] for j, m in enumerate(results.coords["method"])}
+        ax = axes[row, 0]
+        for j, method in enumerate(results.coords["method"]):
+            counts = _censored(results.sel("iterations", problem=name, method=method), limit)
+            plots.band(ax, dims, counts.T, label=method, log=True, color=colors[method], marker="o")
+        ax.axhline(10, color="grey", linestyle=":", linewidth=1, label="10 iterations")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("parameters p")
+        ax.set_ylabel("iterations to 1e-6 suboptimality")
+        ax.set_title(f"{name}: iterations")
+        ax.legend()
+        ax = axes[row, 1]
+        for method in results.coords["method"]:
+            flops = results.sel("flops_per_iteration", problem=name, method=method)
+            slope = loglog_slope(dims, flops)
+            ax.plot(dims, flops, marker="o", color=colors[method], label=f"{method} (slope {slope:.2f})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("parameters p")
+        ax.set_ylabel("FLOPs per iteration (XLA count)")
+        ax.set_title(f"{name}: cost per iteration")
+        ax.legend()
+        ax = axes[row, 2]
+        for method in results.coords["method"]:
+            counts = _censored(results.sel("iterations", problem=name, method=method), limit)
+            seconds = results.sel("seconds_per_iteration", problem=name, method=method)
+            plots.band(ax, dims, counts.T * seconds, label=method, log=True, color=colors[method],
+                       marker="o")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("parameters p")
+        ax.set_ylabel("wall time to tolerance (s, one seed)")
+        ax.set_title(f"{name}: wall time (plotted, not decided)")
+        ax.legend()
+    slopes = {m: loglog_slope(dims, results.sel("flops_per_iteration", problem=problems[0], method=m))
+              for m in results.coords["method"]}
+    newton_max = np.max(results.sel("iterations", method="Newton"))
+    plots.title(fig, f"Newton needs ≤ {newton_max:.0f} iterations at every p, but its FLOPs per "
+                     f"iteration grow as p^{slopes['Newton']:.1f} against GD's p^{slopes['GD']:.1f} "
+                     f"({problems[0]}, n = {results.meta['n']})")
+    return {"newton_vs_gd": fig}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from phenomena.cli import experiment_main
+
+    sys.exit(experiment_main(__spec__.name))

@@ -108,7 +108,9 @@ CLAIMS = [
           f"weights at every λ differ from those at the largest λ by less than {SAME_WEIGHTS:g} "
           f"‖w₀‖ (CI of the per-seed maximum), while under AdamW |log(‖w_t‖/‖w₀‖) + ηλt| is "
           f"below {DECAY_LAW:g} at every λ (CI of the per-seed maximum) and ‖w_t‖ at the "
-          f"largest λ is below 0.9 times that at the smallest (CI)"),
+          f"largest λ is below 0.9 times that at the smallest (CI). (CLAIMS.md's trained half, "
+          f"weight norms and test accuracy of Adam + L2 vs AdamW on data, needs an AdamW option "
+          f"in OptimizerSpec and is not decided here.)"),
     Claim("weight_decay_vs_l2.weight_decay_equals_l2", "Q58",
           "the Q&A's sentence 'weight decay is equivalent to L2 regularization': nuanced if it "
           "holds for SGD (equal_under_sgd) but not for Adam (differ_under_adam); reproduced if "

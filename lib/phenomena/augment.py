@@ -80,7 +80,7 @@ class Scale:
 
     def __post_init__(self):
         if not 0 < self.low <= self.high:
-            raise ValueError(f"scale range must satisfy 0 < low <= high, got [{self.low}, {self.high}]")
+            raise ValueError(f"scale range needs 0 < low <= high, got [{self.low}, {self.high}]")
 
     def __call__(self, key: jax.Array, x: jax.Array) -> jax.Array:
         shape = x.shape[:1] + (1,) * (x.ndim - 1)

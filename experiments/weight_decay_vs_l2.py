@@ -299,18 +299,14 @@ def plot(results: Results) -> dict:
     ax = axes[0, 1]
     adam_steps = np.asarray(results.coords["adam_step"])
     lam = results.coords["adam_strength"]
-    labelled_at = []
     for f, form in enumerate(ADAM_FORMS):
         curves = results.sel("adam_norm", adam_form=form)  # (seed, strength, step)
-        for i, strength in enumerate(lam):
+        for i in range(len(lam)):
             label = f"{form} (every λ)" if form == "Adam + L2" else form
             plots.band(ax, adam_steps, curves[:, i, :], label=label if i == 0 else None,
                        color=plots.PALETTE[f + 2], linestyle="-" if form == "AdamW" else "--")
-            end = float(curves[:, i, -1].mean())
-            # Name the AdamW curves where they end apart; the small λ all end near 1.
-            if form == "AdamW" and all(abs(end - y) > 0.04 for y in labelled_at):
-                labelled_at.append(end)
-                ax.text(adam_steps[-1], end, f" λ={strength:g}", fontsize=7.5, va="center")
+    _label_curve_ends(ax, adam_steps[-1], results.sel("adam_norm", adam_form="AdamW")[..., -1],
+                      lam)
     ax.set_xlabel("Adam step (no data gradient)")
     ax.set_ylabel("‖w_t‖ / ‖w₀‖")
     ax.set_title("pure penalty: Adam + L2 ignores λ")
@@ -334,6 +330,18 @@ def plot(results: Results) -> dict:
     plots.title(fig, f"Weight decay equals an L2 penalty under SGD ({agreement} in float64), "
                      "not under Adam")
     return {"weight_decay_vs_l2": fig}
+
+
+def _label_curve_ends(ax, x: float, ends: np.ndarray, strengths) -> None:
+    """Name each AdamW curve at its end; curves ending together share one "λ ≤" label."""
+    groups: list[list] = []  # [mean end, largest λ, count]
+    for end, strength in sorted(zip(np.mean(ends, axis=0), strengths)):
+        if groups and abs(end - groups[-1][0]) < 0.04:
+            groups[-1][1], groups[-1][2] = max(groups[-1][1], strength), groups[-1][2] + 1
+        else:
+            groups.append([end, strength, 1])
+    for end, strength, count in groups:
+        ax.text(x, end, f" λ{'≤' if count > 1 else '='}{strength:g}", fontsize=7.5, va="center")
 
 
 if __name__ == "__main__":

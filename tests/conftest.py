@@ -7,7 +7,11 @@ folder for the whole session, and each experiment's quick profile runs once per 
 import os
 import tempfile
 
-import jax
+# Before NumPy's and SciPy's OpenBLAS load (see phenomena/__init__.py: LAPACK calls from two
+# device threads deadlock a multithreaded OpenBLAS).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import jax  # noqa: E402
 
 # Implicit rank promotion hides shape bugs (a (n,) array broadcast against (n, 1)); make it an
 # error in tests, as Equinox does. Strict dtype promotion cannot be on: Optax's Adam computes

@@ -93,3 +93,26 @@ def test_residual_layers_add_their_input():
     h2 = h1 + model.hidden_layer(1, h1)[1]
     h3 = h2 + model.hidden_layer(2, h2)[1]
     np.testing.assert_allclose(model(x)[0], model.head(h3), rtol=1e-6)
+
+
+def test_cnn_shares_filters_across_positions_and_counts_its_parameters():
+    config = models.CNNConfig(channels=4, layers=3, kernel=5, stride=2)
+    graphdef, state = models.cnns(40, 10, config, train.seed_keys(0, 1))
+    one = jax.tree.map(lambda a: a[0], state)
+    # conv1 1->4, conv2 4->4, conv3 4->4 (kernel 5, bias), head from 10 positions x 4 channels.
+    expected = (5 * 1 * 4 + 4) + 2 * (5 * 4 * 4 + 4) + (10 * 4 * 10 + 10)
+    assert models.count_params(one) == expected
+    model = nnx.merge(graphdef, one)
+    x = jnp.zeros((2, 40)).at[:, 10].set(1.0)
+    logits, aux = model(x)
+    assert logits.shape == (2, 10) and len(aux["preacts"]) == 3
+    # Shifting the input by one sample shifts the first layer's map by one (equivariance).
+    first = model.conv(0, x[..., None])
+    shifted = model.conv(0, jnp.roll(x, 1, axis=1)[..., None])
+    np.testing.assert_allclose(shifted[:, 11], first[:, 10], rtol=1e-6)
+    # The layer is a convolution: it matches lax.conv on the same filters.
+    kernel = model.convs[1].kernel[...].reshape(5, 4, 4)  # (width, in, out), window-major
+    h = jax.random.normal(jax.random.key(1), (2, 40, 4))
+    expected = jax.lax.conv_general_dilated(h, kernel, (2,), "SAME",
+                                            dimension_numbers=("NWC", "WIO", "NWC"))
+    np.testing.assert_allclose(model.conv(1, h), expected + model.convs[1].bias[...][None, None], rtol=1e-5, atol=1e-5)

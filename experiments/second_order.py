@@ -123,7 +123,7 @@ def quadratic_problem(key, p: int, kappa: float) -> dict:
     q, _ = jnp.linalg.qr(jax.random.normal(kq, (p, p), jnp.float64))
     eigenvalues = jnp.geomspace(1.0 / kappa, 1.0, p, dtype=jnp.float64)
     start = jax.random.normal(ks, (p,), jnp.float64)
-    return {"a": (q * eigenvalues) @ q.T, "start": start / jnp.linalg.norm(start),
+    return {"a": (q * eigenvalues[None, :]) @ q.T, "start": start / jnp.linalg.norm(start),
             "largest": jnp.max(eigenvalues), "smallest": jnp.min(eigenvalues)}
 
 

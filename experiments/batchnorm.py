@@ -25,8 +25,9 @@ chance (2.31) without BN and trains with it (0.27); the train-test gap barely ch
 points either way: BN's noise is a weak regularizer, setup-dependent). CLAIMS.md expects BN's
 inputs to shift no less than the plain net's (Santurkar et al. 2018); measured, they shift ~9x
 less (a recorded deviation, see `covariate_shift_not_the_reason`).
-Runtime: smoke ~6 s; quick ~20 s on 2 CPU cores (8 seeds); full (32 seeds, width 128, 2000
-steps, rates 2^-7 ... 2^6) is sized for one GPU.
+Runtime: smoke ~20 s; quick 32 s measured on 2 CPU cores shared with other jobs (load ~8;
+19 s of CPU time, so ~12-15 s alone; compilation cached), 8 seeds; full (32 seeds, width 128,
+2000 steps, rates 2^-7 ... 2^6) is sized for one GPU and was not run.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ test accuracy is higher too (+4 points), so the gap does not shrink by underfitt
 Srivastava et al. 2014 report little test gain on very small training sets, so the test
 accuracy change is reported but not claimed. Evaluation outputs are bit-identical whatever
 the key; every training-mode logit differs between two keys.
-Runtime: smoke ~4 s; quick ~15 s on 2 CPU cores (8 seeds); full (32 seeds, 4000 training
-examples, width 512, 5 rates) is sized for one GPU.
+Runtime: smoke ~12 s; quick 42 s measured on 2 CPU cores shared with other jobs (load ~8;
+21 s of CPU time, so ~12-15 s alone; compilation cached), 8 seeds; full (32 seeds, 4000
+training examples, width 512, 5 rates) is sized for one GPU and was not run.
 """
 
 from __future__ import annotations

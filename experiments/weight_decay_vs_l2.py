@@ -15,18 +15,20 @@ Adam; this is also what `OptimizerSpec(decoupled_decay=True)` builds for Adam, s
 λw before the base step) against AdamW (`optax.adamw`: Adam's step plus ηλw outside the
 normalization), from the MLP's initial weights, for λ from 1e-4 to 1. Adam divides the
 gradient by its running RMS, so a gradient λw moves every weight by about η per step whatever
-λ is, while AdamW shrinks w by (1 - ηλ) per step (Loshchilov & Hutter 2019). These
-pure-penalty runs use Optax directly (no data, no model): `train.fit` offers no AdamW (its
-`decoupled_decay` adds the decay before the base step, which under Adam is Adam + L2), so the
-trained half of the claim (weight norms and test accuracy of Adam + L2 vs AdamW on MNIST-1D)
-waits for an AdamW option in `OptimizerSpec`.
+λ is, while AdamW shrinks w by (1 - ηλ) per step (Loshchilov & Hutter 2019). (3) Adam + L2
+and AdamW (`OptimizerSpec(decoupled_decay=True, decay_after_base=True)`, tested equal to
+`optax.adamw`) train the same MLP on the same 1000 signals (Adam lr 1e-3, 1000 steps) at
+matched λ in {0.01, 0.1, 1}, from the same inits on the same batches.
 
 Command:  python -m experiments.weight_decay_vs_l2 --profile quick
 Expected: SGD and momentum trajectories agree to float tolerance (LITERATURE.md: to 1e-16 in
 float64); with no data gradient Adam + L2 ends at the same weights for every λ while AdamW
-keeps ‖w‖ = e^(-ηλt)‖w₀‖; so "weight decay equals L2" is nuanced: true for SGD, false for Adam.
-Runtime: smoke ~5 s; quick ~13 s on 2 CPU cores (8 seeds; ~45 s when XLA compiles the float64
-programs the first time); full ~2 min on one GPU (32 seeds).
+keeps ‖w‖ = e^(-ηλt)‖w₀‖; trained, the two differ in weight norm and test accuracy; so "weight
+decay equals L2" is nuanced: true for SGD, false for Adam. Measured (quick, seed 0): trained,
+Adam + L2 ends with 0.63x / 0.17x / 0.02x AdamW's ‖w‖ at λ = 0.01 / 0.1 / 1 and +3 / -15 / -30
+points of test accuracy (its penalty moves weights by ~η per step, whatever their gradient).
+Runtime: smoke ~5 s; quick ~20 s on 2 CPU cores (8 seeds; ~50 s when XLA compiles the float64
+programs the first time); full ~3 min on one GPU (32 seeds; not measured).
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ from phenomena.train import TrainConfig
 OPTIMIZERS = ("sgd", "momentum")
 FORMS = ("decay", "L2", "none")  # decay before the step, penalty in the loss, no penalty (control)
 ADAM_FORMS = ("Adam + L2", "AdamW")
+# Both through the library: the decay added to the gradient before Adam (coupled, the same
+# update as (λ/2)‖w‖² in the loss) or applied after Adam's step (decoupled: optax.adamw).
+ADAM_SPECS = {
+    "Adam + L2": optim.OptimizerSpec("adam", momentum=0.9, decoupled_decay=True),
+    "AdamW": optim.OptimizerSpec("adam", momentum=0.9, decoupled_decay=True, decay_after_base=True),
+}
 SGD_TOLERANCE = 1e-10     # float64: relative max |Δw| allowed between decay and L2 trajectories
 CONTROL_DIFFERENCE = 1e-3  # the unpenalized control must differ by more than this
 SAME_WEIGHTS = 1e-2       # Adam + L2: spread of final weights across λ, relative to ‖w₀‖
@@ -74,6 +82,10 @@ class Config:
     adam_strengths: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
     adam_lr: float = 1e-3
     adam_steps: int = 1000
+    # Trained under Adam: Adam + L2 vs AdamW on the same MNIST-1D subset, at matched λ.
+    adam_train: TrainConfig = TrainConfig(optimizer="adam", lr=1e-3, momentum=0.9, steps=1000,
+                                          batch_size=100, eval_every=1000)
+    trained_strengths: tuple[float, ...] = (1e-2, 1e-1, 1.0)
 
     def __post_init__(self):
         check(0 < self.train_size <= 4000,
@@ -83,6 +95,8 @@ class Config:
         check(len(self.adam_strengths) >= 2 and all(s > 0 for s in self.adam_strengths),
               "adam_strengths needs at least two positive values")
         check(self.adam_lr > 0 and self.adam_steps > 0, "adam_lr and adam_steps must be positive")
+        check(len(self.trained_strengths) >= 1 and all(s > 0 for s in self.trained_strengths),
+              "trained_strengths needs positive values")
         check(max(self.adam_strengths) * self.adam_lr < 1,
               "adam_lr * max(adam_strengths) must be below 1 (AdamW's factor 1 - ηλ)")
 
@@ -90,10 +104,12 @@ class Config:
 CONFIG = Config()
 PROFILES = {
     "smoke": {"seeds": 2, "train.steps": 100, "train.eval_every": 50, "adam_steps": 300,
+              "adam_train.steps": 100, "adam_train.eval_every": 100, "trained_strengths": (1.0,),
               "adam_strengths": (1e-4, 1.0)},
     "quick": {},
     "full": {"seeds": 32, "train_size": 4000, "width": 128, "train.steps": 4000,
-             "train.eval_every": 500, "adam_steps": 5000,
+             "train.eval_every": 500, "adam_steps": 5000, "adam_train.steps": 4000,
+             "adam_train.eval_every": 500, "trained_strengths": (1e-3, 1e-2, 1e-1, 1.0),
              "adam_strengths": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)},
 }
 
@@ -108,9 +124,9 @@ CLAIMS = [
           f"weights at every λ differ from those at the largest λ by less than {SAME_WEIGHTS:g} "
           f"‖w₀‖ (CI of the per-seed maximum), while under AdamW |log(‖w_t‖/‖w₀‖) + ηλt| is "
           f"below {DECAY_LAW:g} at every λ (CI of the per-seed maximum) and ‖w_t‖ at the "
-          f"largest λ is below 0.9 times that at the smallest (CI). (CLAIMS.md's trained half, "
-          f"weight norms and test accuracy of Adam + L2 vs AdamW on data, needs an AdamW option "
-          f"in OptimizerSpec and is not decided here.)"),
+          f"largest λ is below 0.9 times that at the smallest (CI); and trained on the MNIST-1D "
+          f"subset (Adam lr 1e-3, 1000 steps), at some λ of the trained grid the paired CIs of "
+          f"log(‖w‖ Adam + L2 / ‖w‖ AdamW) and of the test-accuracy difference both exclude 0"),
     Claim("weight_decay_vs_l2.weight_decay_equals_l2", "Q58",
           "the Q&A's sentence 'weight decay is equivalent to L2 regularization': nuanced if it "
           "holds for SGD (equal_under_sgd) but not for Adam (differ_under_adam); reproduced if "
@@ -161,12 +177,10 @@ def _penalty_only(config: Config, w0: jax.Array, form: str):
     one compiled scan. Adam + L2 is built by the library (`decoupled_decay=True` chains
     `add_decayed_weights(λ)` before Adam, i.e. the gradient of (λ/2)‖w‖²), AdamW by Optax.
     """
-    adam_l2 = optim.make_optimizer(optim.OptimizerSpec("adam", momentum=0.9, decoupled_decay=True))
+    factory = optim.make_optimizer(ADAM_SPECS[form])
 
     def transform(strength):
-        if form == "AdamW":
-            return optax.adamw(config.adam_lr, b1=0.9, weight_decay=strength)
-        return adam_l2(learning_rate=config.adam_lr, weight_decay=strength)
+        return factory(learning_rate=config.adam_lr, weight_decay=strength)
 
     def one(w, strength):
         tx = transform(strength)
@@ -184,6 +198,27 @@ def _penalty_only(config: Config, w0: jax.Array, form: str):
     final, norms = jax.jit(jax.vmap(per_strength, in_axes=(0, None)))(
         w0, jnp.asarray(config.adam_strengths, jnp.float32))
     return np.asarray(final), np.asarray(norms)
+
+
+def _trained_under_adam(config: Config, splits):
+    """Final ‖w‖ and test accuracy (form, strength, seed) of Adam + L2 and AdamW on MNIST-1D."""
+    sweep = train.Sweep(config.trained_strengths, config.seeds, config.seed)
+    keys = sweep.keys()  # the same inits and batches for every λ and both forms
+    graphdef, state = models.mlps(40, 10, MLPConfig(width=config.width, depth=config.depth), keys)
+    norms, accuracies = [], []
+    for form in ADAM_FORMS:
+        spec = ADAM_SPECS[form]._replace(name=config.adam_train.optimizer,
+                                         momentum=config.adam_train.momentum)
+        history = train.fit(graphdef, state, train.cross_entropy, splits["train"],
+                            config.adam_train, keys, hparams={"weight_decay": sweep.per_run()},
+                            optimizer=spec, evaluate=train.classification_metrics,
+                            eval_data={"test": splits["test"]}, name=f"trained, {form}")
+        params = nnx.filter_state(history.state, nnx.Param)
+        norm = np.sqrt(sum(np.sum(np.square(np.asarray(leaf)).reshape(sweep.runs, -1), axis=1)
+                           for leaf in jax.tree.leaves(params)))
+        norms.append(sweep.unflatten(norm))
+        accuracies.append(sweep.unflatten(history.evals["test/accuracy"][:, -1]))
+    return np.stack(norms), np.stack(accuracies)
 
 
 def run(config: Config) -> Results:
@@ -227,7 +262,17 @@ def run(config: Config) -> Results:
     spread = np.linalg.norm(finals[0] - finals[0][:, -1:], axis=-1)  # (seed, strength)
     results.add("adam_l2_spread", spread / np.linalg.norm(w0, axis=-1)[:, None],
                 ("seed", "adam_strength"))
+
+    trained_norm, trained_accuracy = _trained_under_adam(config, data.mnist1d_splits(
+        train_size=config.train_size))
+    results.add("trained_norm", trained_norm, ("adam_form", "trained_strength", "seed"),
+                trained_strength=list(config.trained_strengths))
+    results.add("trained_test_accuracy", trained_accuracy, ("adam_form", "trained_strength", "seed"))
     return results
+
+
+def _excludes_zero(interval: stats.Interval) -> bool:
+    return interval.above(0) or interval.below(0)
 
 
 def claims(results: Results) -> list[stats.Verdict]:
@@ -245,7 +290,16 @@ def claims(results: Results) -> list[stats.Verdict]:
     law_error = np.abs(np.log(adamw) + meta["adam_lr"] * lam * meta["adam_steps"])
     law = stats.mean_ci(np.max(law_error, axis=1))
     shrink = stats.mean_ci(adamw[:, -1] / adamw[:, 0])
-    adam_differs = spread.below(SAME_WEIGHTS) and law.below(DECAY_LAW) and shrink.below(0.9)
+    pure_penalty_differs = spread.below(SAME_WEIGHTS) and law.below(DECAY_LAW) and shrink.below(0.9)
+
+    # λ -> (CI of log(‖w‖ Adam + L2 / ‖w‖ AdamW), CI of the test-accuracy difference)
+    norm = {form: results.sel("trained_norm", adam_form=form) for form in ADAM_FORMS}
+    accuracy = {form: results.sel("trained_test_accuracy", adam_form=form) for form in ADAM_FORMS}
+    trained = {strength: (stats.mean_ci(np.log(norm["Adam + L2"][i] / norm["AdamW"][i])),
+                          stats.paired_diff_ci(accuracy["Adam + L2"][i], accuracy["AdamW"][i]))
+               for i, strength in enumerate(results.coords["trained_strength"])}
+    differing = [s for s, (n, a) in trained.items() if _excludes_zero(n) and _excludes_zero(a)]
+    adam_differs = pure_penalty_differs and bool(differing)
 
     if sgd_holds and adam_differs:
         sentence = stats.NUANCED
@@ -266,6 +320,9 @@ def claims(results: Results) -> list[stats.Verdict]:
         decide(by_id["differ_under_adam"], adam_differs,
                "Adam + L2: max over λ of ‖w_T(λ) - w_T(λ_max)‖ / ‖w₀‖", spread,
                adamw_decay_law_error=law, adamw_norm_ratio_largest_vs_smallest_lambda=shrink,
+               pure_penalty_differs=pure_penalty_differs, trained_lambdas_differing=differing,
+               trained_log_norm_ratio={f"λ={s:g}": n for s, (n, _) in trained.items()},
+               trained_accuracy_difference={f"λ={s:g}": a for s, (_, a) in trained.items()},
                final_norm_ratio={f"{form} λ={s:g}": stats.mean_ci(v[:, i])
                                  for form, v in zip(ADAM_FORMS, (adam_l2_final, adamw))
                                  for i, s in enumerate(lam)}),
@@ -279,7 +336,7 @@ def claims(results: Results) -> list[stats.Verdict]:
 def plot(results: Results) -> dict:
     """Weight norms of decay, L2 and no penalty under SGD; the pure-penalty runs under Adam."""
     steps = np.asarray(results.coords["step"])
-    fig, axes = plots.figure(ncols=3, width=4.4)
+    fig, axes = plots.figure(ncols=3, nrows=2, width=4.4)
     ax = axes[0, 0]
     styles = {"decay": ("-", None), "L2": ("--", "o"), "none": (":", None)}
     largest = float(np.max(results.sel("sgd_difference", comparison="L2 vs decay")))
@@ -326,6 +383,8 @@ def plot(results: Results) -> dict:
     ax.set_ylabel(f"‖w‖ / ‖w₀‖ after {meta['adam_steps']} steps")
     ax.set_title("AdamW follows e^(-ηλt); Adam + L2 does not")
     ax.legend()
+    _plot_trained(results, axes[1, 0], axes[1, 1])
+    axes[1, 2].axis("off")
     agreement = "bit for bit" if largest == 0 else f"to {largest:.0e} relative"
     plots.title(fig, f"Weight decay equals an L2 penalty under SGD ({agreement} in float64), "
                      "not under Adam")
@@ -342,6 +401,24 @@ def _label_curve_ends(ax, x: float, ends: np.ndarray, strengths) -> None:
             groups.append([end, strength, 1])
     for end, strength, count in groups:
         ax.text(x, end, f" λ{'≤' if count > 1 else '='}{strength:g}", fontsize=7.5, va="center")
+
+
+def _plot_trained(results: Results, ax_accuracy, ax_norm) -> None:
+    """Test accuracy and final ‖w‖ of Adam + L2 and AdamW trained on MNIST-1D, against λ."""
+    lam = results.coords["trained_strength"]
+    for f, form in enumerate(ADAM_FORMS):
+        plots.band(ax_accuracy, lam, results.sel("trained_test_accuracy", adam_form=form).T,
+                   label=form, color=plots.PALETTE[f + 2], marker="o")
+        plots.band(ax_norm, lam, results.sel("trained_norm", adam_form=form).T, label=form,
+                   color=plots.PALETTE[f + 2], marker="o", log=True)
+    for ax, name in ((ax_accuracy, "test accuracy"), (ax_norm, "‖w‖₂ after training (log)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("coefficient λ (matched)")
+        ax.set_ylabel(name)
+        ax.legend()
+    ax_norm.set_yscale("log")
+    ax_accuracy.set_title("trained on MNIST-1D: test accuracy")
+    ax_norm.set_title("trained on MNIST-1D: weight norm")
 
 
 if __name__ == "__main__":

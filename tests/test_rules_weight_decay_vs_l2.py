@@ -11,7 +11,8 @@ STRENGTHS = [1e-4, 1e-2, 1.0]
 LR, STEPS = 1e-3, 1000
 
 
-def _results(sgd_difference=0.0, control=0.1, adam_l2_spread=1e-5, adamw_follows_law=True):
+def _results(sgd_difference=0.0, control=0.1, adam_l2_spread=1e-5, adamw_follows_law=True,
+             trained_differ=True):
     rng = np.random.default_rng(0)
     results = Results(meta={"adam_lr": LR, "adam_steps": STEPS, "strength": 2**-8})
     same = np.full((2, SEEDS), sgd_difference) * (1 + 0.1 * rng.random((2, SEEDS)))
@@ -26,6 +27,12 @@ def _results(sgd_difference=0.0, control=0.1, adam_l2_spread=1e-5, adamw_follows
                 ("adam_form", "seed", "adam_strength"), adam_form=list(experiment.ADAM_FORMS), adam_strength=STRENGTHS)
     spread = adam_l2_spread * (1 + 0.1 * rng.random((SEEDS, len(lam))))
     results.add("adam_l2_spread", spread, ("seed", "adam_strength"))
+    trained = 1 + 0.01 * rng.standard_normal((2, len(STRENGTHS), SEEDS))
+    if trained_differ:
+        trained[0] *= 0.5  # Adam + L2: half AdamW's norm and accuracy
+    results.add("trained_norm", 10 * trained, ("adam_form", "trained_strength", "seed"),
+                trained_strength=STRENGTHS)
+    results.add("trained_test_accuracy", 0.4 * trained, ("adam_form", "trained_strength", "seed"))
     return results
 
 
@@ -55,3 +62,4 @@ def test_adam_that_kept_l_two_and_decay_equal_makes_the_sentence_true():
     assert verdicts["differ_under_adam"] == NOT_REPRODUCED
     assert verdicts["weight_decay_equals_l2"] == REPRODUCED
     assert _verdicts(_results(adamw_follows_law=False))["differ_under_adam"] == NOT_REPRODUCED
+    assert _verdicts(_results(trained_differ=False))["differ_under_adam"] == NOT_REPRODUCED

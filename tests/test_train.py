@@ -216,3 +216,24 @@ def test_select_classes_keeps_and_relabels_in_the_given_order():
     picked = datasets.select_classes(toy, [7, 5])
     np.testing.assert_array_equal(picked["y"], [1, 0, 1])
     np.testing.assert_array_equal(picked["x"][:, 0], [0.0, 2.0, 3.0])
+
+
+def test_decay_after_the_adam_step_is_optax_adamw():
+    spec = OptimizerSpec(name="adam", momentum=0.9, decoupled_decay=True, decay_after_base=True)
+    ours = make_optimizer(spec)(learning_rate=1e-2, weight_decay=0.5)
+    reference = optax.adamw(1e-2, b1=0.9, weight_decay=0.5)
+    params = {"w": jnp.array([1.0, -2.0, 0.5])}
+    s_ours, s_ref = ours.init(params), reference.init(params)
+    p_ours = p_ref = params
+    for step in range(5):
+        grads = {"w": jnp.array([0.3, -0.1, 0.2]) * (step + 1)}
+        u_ours, s_ours = ours.update(grads, s_ours, p_ours)
+        u_ref, s_ref = reference.update(grads, s_ref, p_ref)
+        p_ours, p_ref = optax.apply_updates(p_ours, u_ours), optax.apply_updates(p_ref, u_ref)
+    np.testing.assert_allclose(np.asarray(p_ours["w"]), np.asarray(p_ref["w"]), rtol=1e-6)
+    # Before the step (the default) the decay goes through Adam's normalization: not AdamW.
+    coupled = make_optimizer(spec._replace(decay_after_base=False))(learning_rate=1e-2,
+                                                                    weight_decay=0.5)
+    u_coupled, _ = coupled.update({"w": jnp.zeros(3)}, coupled.init(params), params)
+    u_adamw, _ = reference.update({"w": jnp.zeros(3)}, reference.init(params), params)
+    assert not np.allclose(np.asarray(u_coupled["w"]), np.asarray(u_adamw["w"]))

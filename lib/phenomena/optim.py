@@ -78,6 +78,10 @@ class OptimizerSpec(NamedTuple):
     warmup_steps: int = 0       # linear warmup from 0 (warmup_cosine only)
     decay_steps: int = 0        # total steps of warmup + cosine decay to 0 (warmup_cosine only)
     freeze: PathMask | None = None  # parameters that get no update at all (e.g. transferred features)
+    # With decoupled_decay: shrink w by lr * weight_decay after the base step instead of adding
+    # weight_decay * w to the gradient before it. Under Adam that is AdamW (Loshchilov & Hutter
+    # 2019); before the step, Adam normalizes the decay away (Adam + L2). Same under SGD.
+    decay_after_base: bool = False
 
 
 SCHEDULES = ("constant", "warmup_cosine")
@@ -126,9 +130,12 @@ def make_optimizer(spec: OptimizerSpec):
         parts = []
         if spec.clip:
             parts.append(optax.clip_by_global_norm(clip_norm))
-        if spec.decoupled_decay:
+        if spec.decoupled_decay and not spec.decay_after_base:
             parts.append(only_penalized(optax.add_decayed_weights(weight_decay)))
         parts.append(BASE_OPTIMIZERS[spec.name](learning_rate, spec.momentum))
+        if spec.decoupled_decay and spec.decay_after_base:
+            # The base step already scaled by -lr; the decay bypasses its normalization.
+            parts.append(only_penalized(optax.add_decayed_weights(-learning_rate * weight_decay)))
         if spec.schedule == "warmup_cosine":
             parts.append(_schedule_factor(spec))
         if spec.l1:

@@ -8,8 +8,11 @@ Deep plain nets give chaotic, non-convex surfaces; the same nets with skip conne
 smooth, bowl-shaped ones, with a small |λmin/λmax| of the Hessian.
 
 Setup: two MLPs that differ only in the skips, ReLU, He init, width 32, depth 20 (the paper's
-shallowest pair, ResNet-20 against plain-20), trained with Adam on MNIST-1D (train.fit, all
-seeds in one program; both variants get the same seed keys, so the comparisons are paired).
+shallowest pair, ResNet-20 against plain-20), trained with Adam (lr 1e-3, batch 100) on
+MNIST-1D (train.fit, all seeds in one program; both variants get the same seed keys, so the
+comparisons are paired). Quick uses the first 1000 training examples and 600 steps, so its
+nets are not converged (training loss ≈ 0.85 for both) and generalize poorly; full trains on
+all 4000 for 8000 steps.
 Both use LayerNorm before every activation: the paper's nets use BatchNorm in both variants,
 and without a normalization a depth-20 residual stack x + relu(Wx + b) doubles its variance
 at every layer (2^19 at the output) and cannot train. LayerNorm is BatchNorm's
@@ -28,8 +31,11 @@ Command:  python -m experiments.loss_landscape --profile quick
 Expected: the plain net's slices have more local minima than the residual net's (whose
 slices are single bowls), and its |λmin/λmax| is larger; the plain net also generalizes worse
 (Li et al., CIFAR-10 test error, plain/ResNet: 8.18/7.37 % at depth 20, 13.31/5.89 % at 56).
-Runtime: smoke ~5 s; quick ~20 s on 2 CPU cores (8 seeds); full (depth 56, width 64,
-32 seeds, 51x51 contours) for a GPU.
+Measured (quick, seed 0): 3.6 vs 1.0 local minima per slice, log10 |λmin/λmax| -1.26 vs
+-2.30, λmax ≈ 1600 vs 260 (the plain solution is also sharper), test error 76 vs 67 %.
+Runtime: smoke ~10 s; quick 85 s wall (41 s CPU) with the compilation cache warm while
+other jobs shared the 2 cores, so about 20-25 s alone (8 seeds); the first run compiles for
+a few minutes more. Full (depth 56, width 64, 32 seeds, 51x51 contours) is for a GPU (not run).
 """
 
 from __future__ import annotations
@@ -308,14 +314,7 @@ def _plot_slices(results: Results):
     ax.set_title("1-D slices (mean over seeds, 95 % CI)")
     ax.legend()
     ax = axes[0, 1]
-    for i, variant in enumerate(results.coords["variant"]):
-        per_seed = np.nanmean(minima[i], axis=-1)
-        interval = stats.mean_ci(per_seed)
-        jitter = np.linspace(-0.15, 0.15, per_seed.size)
-        ax.scatter(i + jitter, per_seed, color=plots.PALETTE[i], s=14, alpha=0.7)
-        ax.errorbar(i + 0.3, interval.mean, yerr=[[interval.mean - interval.low], [interval.high - interval.mean]],
-                    color=plots.PALETTE[i], marker="o", capsize=4)
-    ax.set_xticks(range(len(results.coords["variant"])), results.coords["variant"])
+    _per_seed_strip(ax, results.coords["variant"], np.nanmean(minima, axis=-1))
     ax.set_ylabel("local minima per slice")
     ax.set_ylim(bottom=0)
     ax.set_title("per seed (dots); mean and 95 % CI (bar)")
@@ -329,26 +328,29 @@ def _plot_curvature(results: Results):
     ratio = 10 ** log_eigen_ratio(results)
     for ax, values, label in ((axes[0, 0], ratio, "|λmin / λmax| at the solution"),
                               (axes[0, 1], results["lambda_max"], "λmax (sharpness) at the solution")):
-        for i, variant in enumerate(results.coords["variant"]):
-            per_seed = np.asarray(values[i], np.float64)
-            low, mean, high = _log_interval(per_seed)
-            jitter = np.linspace(-0.15, 0.15, per_seed.size)
-            ax.scatter(i + jitter, per_seed, color=plots.PALETTE[i], s=14, alpha=0.7)
-            ax.errorbar(i + 0.3, mean, yerr=[[mean - low], [high - mean]], color=plots.PALETTE[i],
-                        marker="o", capsize=4)
+        _per_seed_strip(ax, results.coords["variant"], values, log=True)
         ax.set_yscale("log")
-        ax.set_xticks(range(len(results.coords["variant"])), results.coords["variant"])
         ax.set_ylabel(label)
     axes[0, 0].set_title("negative vs positive curvature")
     axes[0, 1].set_title("largest Hessian eigenvalue")
-    plots.title(fig, "Hessian at the solution (Lanczos): plain vs residual net")
+    plots.title(fig, "At the solution the plain net has more negative curvature relative to "
+                     "positive, and a sharper minimum")
     return fig
 
 
-def _log_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Geometric mean and 95 % CI of positive values (low, mean, high)."""
-    interval = stats.mean_ci(np.log10(values[values > 0]))
-    return 10 ** interval.low, 10 ** interval.mean, 10 ** interval.high
+def _per_seed_strip(ax, variants, values, log: bool = False) -> None:
+    """One dot per seed for each variant (rows of `values`), and the mean with its 95 % CI.
+
+    With `log`, the mean and interval are taken of log10(values): a geometric mean.
+    """
+    for i, per_seed in enumerate(np.asarray(values, np.float64)):
+        interval = stats.mean_ci(np.log10(per_seed) if log else per_seed)
+        low, mean, high = (10 ** v if log else v for v in (interval.low, interval.mean, interval.high))
+        ax.scatter(i + np.linspace(-0.15, 0.15, per_seed.size), per_seed, color=plots.PALETTE[i],
+                   s=14, alpha=0.7)
+        ax.errorbar(i + 0.3, mean, yerr=[[mean - low], [high - mean]], color=plots.PALETTE[i],
+                    marker="o", capsize=4)
+    ax.set_xticks(range(len(variants)), variants)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ Expected: GD 3454 steps, heavy-ball ≈ 204, Newton 1 (LITERATURE.md); Adam ≈ 
 aligned but > 5× more rotated, Adagrad likewise; GD and Newton unchanged by the rotation. Adam's
 range of learning rates that reach the target loss is NOT wider than SGD's here (a recorded
 deviation: 1 vs 1.9 decades at 600 steps; see `adam_robust_to_lr`).
-Runtime: smoke ~10 s; quick ~20 s on 2 CPU cores (8 seeds); full: for a GPU (32 seeds,
-20000 surface steps, 3000 training steps on a wider net).
+Runtime: smoke ~15 s; quick 35 s measured with `phenomena run` on 2 CPU cores shared with other
+jobs (load ~7; 23 s of CPU time, so ~15 s alone), 8 seeds; full: for a GPU (32 seeds, 20000
+surface steps, 3000 training steps on a wider net, a half-decade LR grid).
 """
 
 from __future__ import annotations

@@ -1,0 +1,58 @@
+"""second_order's claim rules on fabricated results: each verdict branch."""
+
+import numpy as np
+import pytest
+
+from experiments import second_order as so
+from phenomena import stats
+from phenomena.results import Results
+
+DIMS = [10, 100, 1000]
+
+
+def _results(newton=4.0, gd=100.0, newton_power=2.0, gd_power=1.0, quad_newton_power=3.0,
+             quad_gd_power=2.0) -> Results:
+    seeds = 8
+    iterations = np.empty((2, len(DIMS), 2, seeds))
+    iterations[:, :, 0] = newton
+    iterations[:, :, 1] = gd * (1 + 0.01 * np.arange(seeds))
+    p = np.asarray(DIMS, float)
+    flops = np.stack([np.stack([p**newton_power, p**gd_power], -1),
+                      np.stack([p**quad_newton_power, p**quad_gd_power], -1)])
+    results = Results()
+    results.add("iterations", iterations, ("problem", "p", "method", "seed"),
+                problem=list(so.PROBLEMS), p=DIMS, method=list(so.METHODS))
+    results.add("flops_per_iteration", flops, ("problem", "p", "method"))
+    results.add("seconds_per_iteration", flops * 1e-9, ("problem", "p", "method"))
+    results.meta.update(max_gd=6000, n=2000)
+    return results
+
+
+def _verdicts(results):
+    return {v.claim.id.split(".")[1]: v.verdict for v in so.claims(results)}
+
+
+def test_everything_holds():
+    assert _verdicts(_results()) == {"newton_few_iterations": stats.REPRODUCED,
+                                     "newton_costly_per_iteration": stats.REPRODUCED}
+
+
+@pytest.mark.parametrize("kwargs", [{"newton": 11.0}, {"gd": 30.0}])
+def test_too_many_newton_iterations_or_too_fast_gd_fails(kwargs):
+    assert _verdicts(_results(**kwargs))["newton_few_iterations"] == stats.NOT_REPRODUCED
+
+
+def test_gd_beyond_budget_counts_as_budget():
+    results = _results()
+    results.arrays["iterations"][:, :, 1] = np.inf  # never reached: censored at 6000
+    assert _verdicts(results)["newton_few_iterations"] == stats.REPRODUCED
+
+
+@pytest.mark.parametrize("kwargs", [{"newton_power": 1.5}, {"gd_power": 1.5},
+                                    {"quad_newton_power": 2.5}])
+def test_cost_slopes_below_the_rule_fail(kwargs):
+    assert _verdicts(_results(**kwargs))["newton_costly_per_iteration"] == stats.NOT_REPRODUCED
+
+
+def test_loglog_slope_of_a_power_law():
+    assert so.loglog_slope([10, 100, 1000], [3e2, 3e4, 3e6]) == pytest.approx(2.0)

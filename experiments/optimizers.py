@@ -18,7 +18,9 @@ loss, 0.5·ln 10, on the training set.
 
 Command:  python -m experiments.optimizers --profile quick
 Expected: GD 3454 steps, heavy-ball ≈ 204, Newton 1 (LITERATURE.md); Adam ≈ 80 steps axis-
-aligned but > 5× more rotated, Adagrad likewise; GD and Newton unchanged by the rotation. Adam's
+aligned but > 5× more rotated, Adagrad likewise; GD and Newton unchanged by the rotation (if
+Adam is re-tuned for the rotated problem its slowdown shrinks to ~4×, Adagrad's stays ~20×:
+reported in the claim's details, not decided; Adagrad's fixed LR, 10, is the grid's top). Adam's
 range of learning rates that reach the target loss is NOT wider than SGD's here (a recorded
 deviation: 1 vs 1.9 decades at 600 steps; see `adam_robust_to_lr`).
 Runtime: smoke ~15 s; quick 35 s measured with `phenomena run` on 2 CPU cores shared with other

@@ -23,7 +23,7 @@ Adam is re-tuned for the rotated problem its slowdown shrinks to ~4×, Adagrad's
 reported in the claim's details, not decided; Adagrad's fixed LR, 10, is the grid's top). Adam's
 range of learning rates that reach the target loss is NOT wider than SGD's here (a recorded
 deviation: 1 vs 1.9 decades at 600 steps; see `adam_robust_to_lr`).
-Runtime: smoke ~15 s; quick 35 s measured with `phenomena run` on 2 CPU cores shared with other
+Runtime: smoke ~15 s; quick 22-35 s measured with `phenomena run` on 2 CPU cores shared with other
 jobs (load ~7; 23 s of CPU time, so ~15 s alone), 8 seeds; full: for a GPU (32 seeds, 20000
 surface steps, 3000 training steps on a wider net, a half-decade LR grid).
 """

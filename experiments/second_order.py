@@ -19,7 +19,7 @@ logistic problems: a recorded deviation, see `newton_few_iterations`); per itera
 FLOPs, Newton ~n·p² + p³ or ~p³: log-log slopes ≈ 1 vs ≥ 2 (logistic). XLA does not count the
 LAPACK solve on a CPU, so Newton's counted slope is a lower bound. In wall time Newton wins at
 small p and loses once p is large.
-Runtime: smoke ~10 s; quick 16-19 s measured with `phenomena run` on 2 CPU cores shared with
+Runtime: smoke ~10 s; quick 13-19 s measured with `phenomena run` on 2 CPU cores shared with
 other jobs (13 s of CPU time), 8 seeds, p ≤ 300; full: for a GPU (32 seeds, p up to 2000,
 n = 4000).
 """

@@ -30,6 +30,12 @@ def test_metrics_rows_are_long_format():
     assert rows[-1] == ("variant=b", 2, "", "ratio", "1")
 
 
+def test_an_axis_named_like_a_step_fills_the_step_column():
+    results = Results()
+    results.add("acc", np.arange(4.0).reshape(2, 2), ("seed", "memorize_step"), memorize_step=[0, 25])
+    assert list(results.metrics_rows())[1] == ("", 0, 25, "acc", "1")
+
+
 def test_writer_is_atomic_and_round_trips(tmp_path):
     writer = RunWriter(tmp_path, "exp", "quick")
     writer.write_results(_results())

@@ -79,17 +79,23 @@ class Results:
         return values
 
     def metrics_rows(self):
-        """Long-format rows (variant, seed, step, metric, value) of every array with a seed axis."""
+        """Long-format rows (variant, seed, step, metric, value) of every array with a seed axis.
+
+        The step column comes from the axis named `step`, or else one whose name ends in
+        `_step` (an experiment with several step grids names them apart, e.g. `memorize_step`).
+        """
         for name, values in self.arrays.items():
             axes = self.axes[name]
             if "seed" not in axes or values.dtype.kind not in "fiub":
                 continue
+            step_axes = [a for a in axes if a == "step" or a.endswith("_step")]
+            step_axis = step_axes[0] if step_axes else None
             labels = [self.coords.get(a, list(range(n))) for a, n in zip(axes, values.shape)]
             for index in itertools.product(*(range(n) for n in values.shape)):
                 variant = "/".join(f"{a}={labels[d][i]}" for d, (a, i) in enumerate(zip(axes, index))
-                                   if a not in ("seed", "step"))
+                                   if a not in ("seed", step_axis))
                 seed = index[axes.index("seed")]
-                step = labels[axes.index("step")][index[axes.index("step")]] if "step" in axes else ""
+                step = labels[axes.index(step_axis)][index[axes.index(step_axis)]] if step_axis else ""
                 value = values[index]
                 yield variant, seed, step, name, f"{float(value):.6g}"
 

@@ -95,9 +95,8 @@ def _subsets(config: Config, seed_keys: jax.Array, train_set: dict) -> dict:
     subset_keys = train.run_streams(seed_keys, SUBSET_STREAM)
     runs = []
     for n in config.sizes:
-        subset = jax.vmap(lambda k, n=n: data.random_subset(train_set, k, n))(subset_keys)
-        tile = jnp.arange(total) % n  # n divides total: every example appears total/n times
-        runs.append(jax.tree.map(lambda a, tile=tile: a[:, tile], subset))
+        runs.append(jax.vmap(lambda k, n=n: data.repeat_to(data.random_subset(train_set, k, n), total))(
+            subset_keys))
     return jax.tree.map(lambda *parts: jnp.concatenate(parts), *runs)
 
 
@@ -107,7 +106,7 @@ def run(config: Config) -> Results:
     sweep = train.Sweep(config.sizes, config.seeds, config.seed)
     keys = sweep.keys()  # the same init and batch stream for every size and both arms
     subsets = _subsets(config, keys[:config.seeds], splits["train"])
-    test = jax.tree.map(lambda a: jnp.broadcast_to(a, (sweep.runs, *a.shape)), splits["test"])
+    test = data.per_run(splits["test"], sweep.runs)
     graphdef, state = models.mlps(40, 10, MLPConfig(width=config.width, depth=config.depth), keys)
     losses = {"plain": train.cross_entropy,
               "augmented": augment.augmented(train.cross_entropy, config.augmentation())}

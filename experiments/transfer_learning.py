@@ -168,7 +168,7 @@ def run(config: Config) -> Results:
         runs = arms * sizes * config.seeds
         start = jax.tree.map(lambda *a: jnp.concatenate(a),
                              *[_repeat_runs(state, sizes) for state in initial_states])
-        test = jax.tree.map(lambda a: jnp.broadcast_to(a, (runs, *a.shape)), {"test": target["test"]})
+        test = data.per_run({"test": target["test"]}, runs)
         history = train.fit(graphdef, start, train.cross_entropy, _repeat_runs(target_sets, arms),
                             config.target, _repeat_runs(target_keys, arms * sizes),
                             optimizer=optimizer, evaluate=train.classification_metrics,

@@ -237,3 +237,15 @@ def test_decay_after_the_adam_step_is_optax_adamw():
     u_coupled, _ = coupled.update({"w": jnp.zeros(3)}, coupled.init(params), params)
     u_adamw, _ = reference.update({"w": jnp.zeros(3)}, reference.init(params), params)
     assert not np.allclose(np.asarray(u_coupled["w"]), np.asarray(u_adamw["w"]))
+
+
+def test_repeat_to_keeps_the_sampling_distribution_and_refuses_uneven_sizes():
+    from phenomena import data as datasets
+
+    toy = {"x": jnp.arange(3.0)[:, None], "y": jnp.arange(3)}
+    repeated = datasets.repeat_to(toy, 9)
+    np.testing.assert_array_equal(np.bincount(np.asarray(repeated["y"])), [3, 3, 3])
+    assert repeated["x"].shape == (9, 1)
+    with pytest.raises(ValueError, match="must divide"):
+        datasets.repeat_to(toy, 10)
+    assert datasets.per_run(toy, 4)["x"].shape == (4, 3, 1)

@@ -119,3 +119,21 @@ def select_classes(data: dict, classes) -> dict:
     out = {k: jnp.asarray(np.asarray(v)[keep]) for k, v in data.items() if k != "y"}
     out["y"] = jnp.asarray(relabel[labels[keep]])
     return out
+
+
+def repeat_to(data: dict, size: int) -> dict:
+    """`data` repeated to `size` examples, where its own size divides `size`.
+
+    Sampling a batch uniformly with replacement from the repeated set is the same as sampling
+    from `data`, so training sets of different sizes get one common shape and one compiled
+    program can train all of them (a training-set-size sweep under `vmap`).
+    """
+    n = jax.tree.leaves(data)[0].shape[0]
+    if size % n:
+        raise ValueError(f"a set of {n} examples cannot be repeated to {size}: {n} must divide it")
+    return jax.tree.map(lambda a: jnp.concatenate([a] * (size // n)), data)
+
+
+def per_run(data: dict, runs: int) -> dict:
+    """One shared dataset given to each of `runs` runs (for `fit(..., data_axis=0)`)."""
+    return jax.tree.map(lambda a: jnp.broadcast_to(a, (runs, *a.shape)), data)

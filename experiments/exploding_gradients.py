@@ -11,13 +11,16 @@ against g = 1 and orthogonal inits without clipping, all runs in one compiled pr
 Part 2 (RNN): a vanilla RNN (32 units, orthogonal recurrent kernel times 1.2, i.e. spectral
 radius 1.2) reads a sequence of N(0, 1) scalars and must output the first one; at init we
 measure ‖∂L/∂x_t‖ for every step t. Pascanu et al. (2013) prove radius > 1 necessary for
-explosion in a *linear* RNN, so the claim is decided on the linear RNN; the same net with tanh
-is shown beside it (its saturated units shrink the gradient instead).
+explosion in a *linear* RNN, so the claim is decided on the linear RNN (CLAIMS.md says "vanilla
+RNN"); the same net with tanh is shown beside it, and it does not explode: its saturated units
+shrink the gradient instead (slope −0.10 [−0.12, −0.09] per step at seed 0).
 
 Command:  python -m experiments.exploding_gradients --profile quick
 Expected: slope of log10 gradient norm ≈ log10 1.2 = 0.079 per layer and per time step;
 unclipped SGD diverges in 10/10 seeds, clipped at 1.0 converges in 10/10 (LITERATURE.md);
-g = 1 and orthogonal inits train without clipping.
+g = 1 and orthogonal inits train without clipping. Measured: clipping at 1.0 keeps every run
+finite but ends near the loss of predicting 0 in 1000 steps (a recorded deviation); clipping
+at 10 converges.
 Runtime: smoke ~8 s of CPU time; quick 18-20 s of CPU time on 2 cores, i.e. ~12 s wall when
 alone (measured 47-72 s wall while eight engineers shared the 2 cores; 8 seeds, 48 runs of
 1000 steps); full: 32 seeds, 5000 steps, sequences of 200 steps (for a GPU).
@@ -43,6 +46,8 @@ from phenomena.results import Results
 from phenomena.stats import Claim, decide
 from phenomena.train import TrainConfig
 
+GROWTH_SHARE = 0.5   # the slope's CI must clear half the theory slope log10 g, not just 0
+LEARNED = 0.01       # "converges": final loss < 1 % of the loss of predicting 0 (scale-free)
 NO_CLIP = math.inf  # clip_by_global_norm(inf) passes every finite gradient through unchanged
 DATA_STREAM = 2     # key stream of the regression data and the RNN's sequences
 
@@ -66,11 +71,13 @@ class Config:
 
     def __post_init__(self):
         check(self.gain > 1, f"gain must exceed 1 (the exploding init), got {self.gain}")
-        check(self.width > 0 and self.depth >= 3, "width must be positive and depth >= 3")
+        check(self.width > 0, f"width must be positive, got {self.width}")
+        check(self.depth >= 3, f"depth must be >= 3, got {self.depth}")
         check(self.examples > 0, f"examples must be positive, got {self.examples}")
         check(1.0 in self.clip_norms, f"clip_norms must include 1.0 (the claim's), got {self.clip_norms}")
-        check(all(c > 0 for c in self.clip_norms), "clip_norms must be positive")
-        check(self.rnn_hidden > 0 and self.rnn_batch > 0, "rnn_hidden and rnn_batch must be positive")
+        check(all(c > 0 for c in self.clip_norms), f"clip_norms must be positive, got {self.clip_norms}")
+        check(self.rnn_hidden > 0, f"rnn_hidden must be positive, got {self.rnn_hidden}")
+        check(self.rnn_batch > 0, f"rnn_batch must be positive, got {self.rnn_batch}")
         check(self.rnn_steps >= 3, f"rnn_steps must be >= 3, got {self.rnn_steps}")
 
 
@@ -84,15 +91,28 @@ PROFILES = {
 CLAIMS = [
     Claim("exploding_gradients.large_init_explodes", "Q14",
           "g = 1.2: the 95 % CI of the per-seed slope of log10 ‖∂L/∂b_l‖ against the number of "
-          "layers between layer l and the output lies above 0 (deep linear MLP), and so does the "
-          "CI of the slope of log10 ‖∂L/∂x_t‖ against T − t (linear RNN, spectral radius 1.2)"),
+          "layers between layer l and the output lies above 0.5 × log10 g = 0.040 (half the "
+          "theory slope; deep linear MLP), and so does the CI of the slope of log10 ‖∂L/∂x_t‖ "
+          "against T − t (linear RNN, spectral radius 1.2; Pascanu et al.'s setting, a tanh RNN "
+          "saturates instead, see details); the g = 1 control's CI contains 0"),
     Claim("exploding_gradients.unclipped_diverges", "Q14, Q20",
           "g = 1.2, plain SGD lr 1e-2 without clipping: the fraction of seeds that go non-finite "
           "(recorded by train.fit with its step) is ≥ 0.9"),
     Claim("exploding_gradients.clipping_stabilizes", "Q20",
           "g = 1.2, SGD lr 1e-2 with clip_by_global_norm(1.0): no seed goes non-finite and every "
-          "seed's final training loss is < 1 % of its initial loss (statistic: log10 final/initial; "
-          "the rule uses the worst seed)"),
+          "seed's final training loss is < 1 % of the loss of predicting 0 (½ mean y², a "
+          "scale-free yardstick: the g = 1.2 init starts ~10⁴ times above it, so CLAIMS.md's "
+          "'< 1 % of the initial loss' is met without learning; it is reported as a detail). "
+          "Statistic: log10 final / zero-predictor loss; the rule uses the worst seed",
+          expected=stats.NOT_REPRODUCED,
+          deviation="Clipping at 1.0 keeps all 8 runs finite, but in 1000 steps they barely learn: "
+                    "final loss 0.327 [0.251, 0.403] (seed 0) against 0.377 for predicting 0, "
+                    "i.e. final/initial 1.6e-4 only because the g = 1.2 init starts near 2000; "
+                    "seed 1: 0.504 [0.259, 0.749] against 0.733. "
+                    "Clipping at 10 does converge (median final/initial 8e-15, ~1e-11 absolute), "
+                    "as do the unclipped g = 1 and orthogonal inits. Clip 1 (and 0.1) caps "
+                    "each step at lr × 1 = 0.01 in parameter norm, too slow to leave the large "
+                    "init's region in this budget; training was not lengthened to make it pass."),
     Claim("exploding_gradients.proper_init_avoids", "Q14",
           "g = 1 (N(0, 1/width)) and orthogonal init, plain SGD lr 1e-2 without clipping: no seed "
           "explodes, i.e. none goes non-finite and none ends above its initial loss"),
@@ -244,6 +264,11 @@ def _loss_ratio(results: Results, variant: str) -> np.ndarray:
     return losses[:, -1] / losses[:, 0]
 
 
+def _learned_share(results: Results, variant: str) -> np.ndarray:
+    """Final training loss per seed over the loss of predicting 0 (NaN where it diverged)."""
+    return results.sel("train_loss", variant=variant)[:, -1] / results.meta["zero_predictor_loss"]
+
+
 def _diverged(results: Results, variant: str) -> np.ndarray:
     return results.sel("diverged_at", variant=variant) >= 0
 
@@ -266,26 +291,36 @@ def claims(results: Results) -> list[stats.Verdict]:
 
     clipped = f"{large}, clip 1"
     ratio = _loss_ratio(results, clipped)
-    clip_ok = not _diverged(results, clipped).any() and bool(np.all(ratio < 0.01))
+    learned = _learned_share(results, clipped)
+    clip_ok = not _diverged(results, clipped).any() and bool(np.all(learned < LEARNED))
     by_clip = {v: {"diverged": int(_diverged(results, v).sum()),
-                   "median_final_over_initial": float(np.nanmedian(_loss_ratio(results, v)))
-                   if not _diverged(results, v).all() else None}
+                   "median_final_over_initial": float(np.nanmedian(_loss_ratio(results, v))),
+                   "median_final_over_zero_predictor": float(np.nanmedian(_learned_share(results, v)))}
+               if not _diverged(results, v).all() else {"diverged": int(_diverged(results, v).sum())}
                for v in results.coords["variant"]}
 
     proper = ("g = 1, no clip", "orthogonal, no clip")
     exploded = {v: int((_diverged(results, v) | ~(_loss_ratio(results, v) < 1)).sum()) for v in proper}
     runs = sum(_diverged(results, v).size for v in proper)
+    floor = GROWTH_SHARE * math.log10(gain)
+    control = others["g = 1"]
+    control_flat = not control.above(0) and not control.below(0)
     return [
-        decide(by_id["large_init_explodes"], mlp.above(0) and rnn.above(0),
+        decide(by_id["large_init_explodes"], mlp.above(floor) and rnn.above(floor) and control_flat,
                f"slope of log10 ‖∂L/∂b_l‖ per layer from the output, {large}", mlp,
-               rnn_slope_per_step=rnn, theory_slope=math.log10(gain),
-               other_slopes=others),
+               rnn_slope_per_step=rnn, theory_slope=math.log10(gain), required_low_above=floor,
+               g1_control_contains_zero=control_flat, other_slopes=others,
+               tanh_rnn="the claim is decided on the linear RNN (Pascanu et al. 2013); with tanh "
+                        f"at radius {gain:g} the saturated units shrink the gradient instead, "
+                        f"slope {others[f'tanh, radius {gain:g}']} per step"),
         decide(by_id["unclipped_diverges"], fraction.mean >= 0.9,
                f"fraction of seeds non-finite, {large}, SGD without clipping", fraction,
                diverged_at_step=steps.tolist()),
         decide(by_id["clipping_stabilizes"], clip_ok,
-               f"log10 final/initial loss, {clipped}", stats.mean_ci(np.log10(ratio)),
-               worst_ratio=float(np.nanmax(ratio)), diverged=int(_diverged(results, clipped).sum()),
+               f"log10 final / zero-predictor loss, {clipped}", stats.mean_ci(np.log10(learned)),
+               worst_final_over_zero_predictor=float(np.nanmax(learned)),
+               final_over_initial=stats.mean_ci(ratio), worst_final_over_initial=float(np.nanmax(ratio)),
+               diverged=int(_diverged(results, clipped).sum()),
                final_loss=stats.mean_ci(results.sel("train_loss", variant=clipped)[:, -1]),
                zero_predictor_loss=results.meta["zero_predictor_loss"],
                by_variant=by_clip),
@@ -309,6 +344,7 @@ def plot(results: Results) -> dict:
     ax.set_xlabel("layers between hidden layer l and the output")
     ax.set_ylabel("‖∂L/∂b_l‖ at init")
     ax.set_title(f"deep linear MLP ({depth} layers)")
+    ax.xaxis.set_major_locator(plots.integer_ticks())
     ax.legend()
     ax = axes[0, 1]
     time = np.asarray(results.coords["time"])
@@ -318,7 +354,7 @@ def plot(results: Results) -> dict:
     ax.set_yscale("log")
     ax.set_xlabel("steps back from the end, T − t")
     ax.set_ylabel("‖∂L/∂x_t‖ at init")
-    ax.set_title("vanilla RNN over time")
+    ax.set_title("RNN over time: linear explodes, tanh saturates")
     ax.legend()
     plots.title(fig, "With gain 1.2 gradients grow geometrically with depth and with time "
                      "(in the RNN, unless tanh saturates)")
@@ -350,8 +386,12 @@ def plot(results: Results) -> dict:
         ax.set_ylabel("training loss (½ MSE)")
         ax.set_title(title)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8)
-    plots.title(fig, "Unclipped SGD diverges from the large init; clipping keeps every run finite; "
-                     "a proper init trains without it")
+    converged = [f"{c:g}" for c in results.meta["clip_norms"]
+                 if np.all(_learned_share(results, f"{large}, clip {c:g}") < LEARNED)]
+    clip_finding = (f"only clip {', '.join(converged)} also learns" if converged
+                    else "no clip norm learns")
+    plots.title(fig, f"Unclipped SGD diverges from the large init;\nclipping keeps it finite but "
+                     f"{clip_finding} in {steps[-1]} steps; a proper init trains without it")
     figures["training"] = fig
     return figures
 

@@ -11,16 +11,24 @@ CONFIG = eg.Config(depth=DEPTH, rnn_steps=TIME)
 LABELS = [v.label for v in eg.variants(CONFIG)]
 
 
-def _results(growth=1.2, unclipped_finite=0, clipped_ratio=1e-3, proper_final=1e-3) -> Results:
-    """Gradient profiles growing by `growth` per layer/step; losses start at 1 (1000 for g)."""
+ZERO_PREDICTOR = 0.5
+
+
+def _results(growth=1.2, control_growth=1.0, unclipped_finite=0, clipped_final=1e-3,
+             proper_final=1e-3) -> Results:
+    """Gradient profiles growing by `growth` per layer/step (the g = 1 control by
+    `control_growth`); losses start at 1 (1000 for g); `clipped_final` is clip 1's final loss."""
     wobble = np.array([1.0, 1.1, 0.9, 1.05])[:, None]
     layers_to_output = DEPTH - np.arange(1, DEPTH + 1)
     steps_back = TIME - np.arange(1, TIME + 1)
-    flat_layers = np.ones((SEEDS, DEPTH)) * wobble
-    layer_norms = np.stack([wobble * growth ** layers_to_output, flat_layers, flat_layers])
+    # Seed-to-seed scatter per layer, so the control's slopes have a spread around their mean.
+    jitter = 10 ** (0.01 * np.random.default_rng(0).standard_normal((SEEDS, DEPTH)))
+    flat_layers = np.ones((SEEDS, DEPTH)) * wobble * jitter
+    control = flat_layers * control_growth ** layers_to_output
+    layer_norms = np.stack([wobble * growth ** layers_to_output, control, flat_layers])
     flat_time = np.ones((SEEDS, TIME)) * wobble
     time_norms = np.stack([wobble * growth ** steps_back, flat_time, flat_time * 0.5 ** steps_back])
-    finals = {"g = 1.2, no clip": np.nan, "g = 1.2, clip 1": clipped_ratio * 1000,
+    finals = {"g = 1.2, no clip": np.nan, "g = 1.2, clip 1": clipped_final,
               "g = 1, no clip": proper_final, "orthogonal, no clip": proper_final}
     loss = np.empty((len(LABELS), SEEDS, 2))
     diverged = np.full((len(LABELS), SEEDS), -1)
@@ -31,7 +39,7 @@ def _results(growth=1.2, unclipped_finite=0, clipped_ratio=1e-3, proper_final=1e
     diverged[unclipped] = 2
     diverged[unclipped, :unclipped_finite] = -1
     loss[unclipped, :unclipped_finite, 1] = 0.5
-    results = Results(meta={"gain": 1.2, "clip_norms": list(CONFIG.clip_norms), "zero_predictor_loss": 0.5})
+    results = Results(meta={"gain": 1.2, "clip_norms": list(CONFIG.clip_norms), "zero_predictor_loss": ZERO_PREDICTOR})
     results.add("layer_grad_norm", layer_norms, ("init", "seed", "layer"),
                 init=["g = 1.2", "g = 1", "orthogonal"], layer=list(range(1, DEPTH + 1)))
     results.add("input_grad_norm", time_norms, ("rnn", "seed", "time"),
@@ -54,12 +62,26 @@ def test_flat_gradient_profiles_do_not_explode():
     assert _verdicts(_results(growth=1.0))["large_init_explodes"] == NOT_REPRODUCED
 
 
+def test_growth_below_half_the_theory_slope_does_not_count():
+    # 1.05 per layer is a slope of 0.021 < 0.5 x log10 1.2 = 0.040
+    assert _verdicts(_results(growth=1.05))["large_init_explodes"] == NOT_REPRODUCED
+
+
+def test_a_growing_g1_control_voids_the_explosion_claim():
+    assert _verdicts(_results(control_growth=1.1))["large_init_explodes"] == NOT_REPRODUCED
+
+
 def test_one_finite_unclipped_seed_in_four_is_below_ninety_percent():
     assert _verdicts(_results(unclipped_finite=1))["unclipped_diverges"] == NOT_REPRODUCED
 
 
-def test_clipping_must_bring_every_seed_below_one_percent():
-    assert _verdicts(_results(clipped_ratio=0.02))["clipping_stabilizes"] == NOT_REPRODUCED
+def test_clipping_must_bring_every_seed_below_one_percent_of_the_zero_predictor():
+    assert _verdicts(_results(clipped_final=0.02 * ZERO_PREDICTOR))["clipping_stabilizes"] == NOT_REPRODUCED
+
+
+def test_one_percent_of_the_huge_initial_loss_is_not_enough():
+    # final/initial = 0.4/1000 = 4e-4 < 1 %, but 0.4 is most of the zero-predictor loss 0.5
+    assert _verdicts(_results(clipped_final=0.4))["clipping_stabilizes"] == NOT_REPRODUCED
 
 
 def test_a_proper_init_ending_above_its_initial_loss_counts_as_exploding():

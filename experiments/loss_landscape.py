@@ -33,9 +33,10 @@ slices are single bowls), and its |λmin/λmax| is larger; the plain net also ge
 (Li et al., CIFAR-10 test error, plain/ResNet: 8.18/7.37 % at depth 20, 13.31/5.89 % at 56).
 Measured (quick, seed 0): 3.6 vs 1.0 local minima per slice, log10 |λmin/λmax| -1.26 vs
 -2.30, λmax ≈ 1600 vs 260 (the plain solution is also sharper), test error 76 vs 67 %.
-Runtime: smoke ~10 s; quick 85 s wall (41 s CPU) with the compilation cache warm while
-other jobs shared the 2 cores, so about 20-25 s alone (8 seeds); the first run compiles for
-a few minutes more. Full (depth 56, width 64, 32 seeds, 51x51 contours) is for a GPU (not run).
+Runtime: smoke ~10 s; quick ~40 s on 2 CPU cores (8 seeds, compilation cache warm, other jobs
+light), of which about two thirds is tracing and lowering the depth-20 programs (once per
+variant: the skips are part of the model's structure); the first run compiles for minutes
+more. Full (depth 56, width 64, 32 seeds, 51x51 contours) is for a GPU (not run yet).
 """
 
 from __future__ import annotations

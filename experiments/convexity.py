@@ -5,16 +5,19 @@ randomness between seeds is the initialization (seeds = inits). Two models are t
 `train.fit`: L2-regularized multinomial logistic regression (a depth-0 MLP; plain gradient
 descent with decoupled weight decay λ, i.e. the objective CE + λ/2 ‖θ‖², strictly convex) and
 a small ReLU MLP (2 hidden layers of 32; full-batch heavy-ball momentum, plain CE). Then:
-- the final parameters of seed i and seed i+1 (cyclic pairs) are compared, the MLP's after
-  sorting each layer's hidden units by the norm of their incoming weights (a canonical order
-  that removes the permutation symmetry);
+- the final parameters of the seeds are compared in disjoint pairs (0, 1), (2, 3), … (8 seeds:
+  4 independent pairs), the MLP's after sorting each layer's hidden units by the norm of their
+  incoming weights (a canonical order that removes the permutation symmetry; a crude alignment:
+  matching units, e.g. by `scipy.optimize.linear_sum_assignment` on their weights, would bring
+  the two nets closer);
 - the loss is evaluated along straight lines (`slices.line_losses`): init → solution of every
-  seed (Goodfellow, Vinyals & Saxe 2015) and solution i → solution i+1;
+  seed (Goodfellow, Vinyals & Saxe 2015) and, for each pair, solution → solution. These lines
+  join the solutions as trained, *not* permutation-aligned, so the MLP's barrier is one between
+  unaligned solutions (aligned solutions can have much lower barriers: Entezari et al. 2022);
 - at every checkpoint of the MLP's training, the extreme Hessian eigenvalues of the training
   loss are estimated by Lanczos on Hessian-vector products (`curvature.extreme_eigenvalues`).
   A Lanczos (Ritz) value always lies within [λmin, λmax], so a negative one proves a
   direction of negative curvature (Dauphin et al. 2014: saddles dominate in high dimension).
-Pairs i, i+1 share a seed with their neighbours, so their intervals are somewhat optimistic.
 
 Command:  python -m experiments.convexity --profile quick
 Expected: logistic regression's solutions agree to float precision (relative distance ≈ 3e-6)
@@ -80,12 +83,15 @@ class Config:
         check(self.seeds >= 2, f"seeds must be >= 2 (solutions are compared in pairs), got {self.seeds}")
         check(self.n_train > 0, f"n_train must be positive, got {self.n_train}")
         check(self.l2 > 0, f"l2 must be positive (it makes the problem strictly convex), got {self.l2}")
-        check(self.width > 0 and self.depth >= 1, "the MLP needs width > 0 and depth >= 1")
-        check(self.lanczos_iterations >= 2, "lanczos_iterations must be >= 2")
+        check(self.width > 0, f"the MLP's width must be positive, got {self.width}")
+        check(self.depth >= 1, f"the MLP's depth must be >= 1, got {self.depth}")
+        check(self.lanczos_iterations >= 2, f"lanczos_iterations must be >= 2, got {self.lanczos_iterations}")
         check(self.line_points >= 8 and (self.line_points - 1) % 7 == 0,
-              "line_points must be 7k + 1 (so that 0 and 1 lie on the grid), at least 8")
+              f"line_points must be 7k + 1 (so that 0 and 1 lie on the grid), at least 8, "
+              f"got {self.line_points}")
         check(self.mlp_train.steps // self.mlp_train.eval_every >= 10,
-              "mlp_train needs >= 10 checkpoints (so that the first 10 % holds one after init)")
+              f"mlp_train needs >= 10 checkpoints (so that the first 10 % holds one after init), "
+              f"got {self.mlp_train.steps} steps / eval_every {self.mlp_train.eval_every}")
 
 
 CONFIG = Config()
@@ -100,19 +106,21 @@ PROFILES = {
 
 CLAIMS = [
     Claim("convexity.convex_unique_minimum", "Q18, Q21",
-          "L2-regularized logistic regression: the relative distance ‖θ_i − θ_i+1‖ / mean(‖θ_i‖, "
-          "‖θ_i+1‖) between the final parameters of seeds i and i+1 has its 95 % CI below 1e-3"),
+          "L2-regularized logistic regression: the relative distance ‖θ_a − θ_b‖ / mean(‖θ_a‖, "
+          "‖θ_b‖) between the final parameters of the seeds of each disjoint pair (0, 1), (2, 3), … "
+          "has its 95 % CI (over pairs) below 1e-3"),
     Claim("convexity.nonconvex_many_minima", "Q18, Q21",
           "MLP, hidden units of each layer sorted by incoming-weight norm: the same relative "
           "distance has its CI above 0.1 (100x the convex tolerance), while the relative "
-          "difference of final training losses |L_i − L_i+1| / mean(L_i, L_i+1) has its CI below 0.2"),
+          "difference of final training losses |L_a − L_b| / mean(L_a, L_b) has its CI below 0.2"),
     Claim("convexity.no_barrier_init_to_solution", "Q18",
           "along init → solution (α in [0, 1]), bump = max_α [L(α) − min_{α'≤α} L(α')] / "
           "(L(0) − L(1)), the largest rise above the running minimum as a share of the total "
           "drop: its CI lies below 0.01 for the MLP and for logistic regression"),
     Claim("convexity.barrier_between_solutions", "Q18, Q21",
-          "along solution i → solution i+1, barrier = max_α L(α) − max(L(0), L(1)) (nats): "
-          "the MLP's CI lies above 0.01 and logistic regression's below 1e-4 (no barrier)"),
+          "along solution a → solution b of each pair (unaligned: no permutation matching), "
+          "barrier = max_α L(α) − max(L(0), L(1)) (nats): the MLP's CI lies above 0.01 and "
+          "logistic regression's below 1e-4 (no barrier)"),
     Claim("convexity.saddles_early", "Q18, Q21",
           "MLP training loss, Lanczos on HVPs at every checkpoint in the first 10 % of the steps "
           "(init included): the CI of λmin/λmax lies below -1e-3 at each of them"),
@@ -155,8 +163,17 @@ def alphas(config: Config) -> np.ndarray:
     return np.linspace(-LINE_MARGIN, 1 + LINE_MARGIN, config.line_points)
 
 
+def disjoint_pairs(values):
+    """(first, second) of the pairs (0, 1), (2, 3), … along axis 0 (an odd last one is left out).
+
+    Disjoint pairs share no seed, so the pairs' statistics are independent samples.
+    """
+    pairs = values.shape[0] // 2
+    return values[0:2 * pairs:2], values[1:2 * pairs:2]
+
+
 def _lines(graphdef, init_state, final_state, batch, l2: float, grid) -> tuple[np.ndarray, np.ndarray]:
-    """Losses along init → solution (seed, α) and solution i → solution i+1 (pair, α)."""
+    """Losses along init → solution (seed, α) and solution a → solution b of each pair (pair, α)."""
 
     def one_line(start, end):
         loss, _ = _loss_of_params(nnx.merge(graphdef, start), batch, l2)
@@ -165,8 +182,9 @@ def _lines(graphdef, init_state, final_state, batch, l2: float, grid) -> tuple[n
         return slices.line_losses(loss, start_params, end_params, grid)
 
     lines = jax.jit(jax.vmap(one_line))
-    partner = jax.tree.map(lambda x: jnp.roll(x, -1, axis=0), final_state)  # seed i+1 (cyclic)
-    return np.asarray(lines(init_state, final_state)), np.asarray(lines(final_state, partner))
+    first = jax.tree.map(lambda x: disjoint_pairs(x)[0], final_state)
+    second = jax.tree.map(lambda x: disjoint_pairs(x)[1], final_state)
+    return np.asarray(lines(init_state, final_state)), np.asarray(lines(first, second))
 
 
 def _fit_logistic(config: Config, batch, keys):
@@ -212,10 +230,10 @@ def _param_vectors(state, depth: int, runs: int) -> np.ndarray:
 
 
 def pair_distances(vectors: np.ndarray) -> np.ndarray:
-    """Per seed i: ‖v_i − v_i+1‖ / mean(‖v_i‖, ‖v_i+1‖), seeds paired cyclically."""
-    partner = np.roll(vectors, -1, axis=0)
-    norms = (np.linalg.norm(vectors, axis=1) + np.linalg.norm(partner, axis=1)) / 2
-    return np.linalg.norm(vectors - partner, axis=1) / norms
+    """Per disjoint pair (a, b) of rows: ‖v_a − v_b‖ / mean(‖v_a‖, ‖v_b‖)."""
+    first, second = disjoint_pairs(vectors)
+    norms = (np.linalg.norm(first, axis=1) + np.linalg.norm(second, axis=1)) / 2
+    return np.linalg.norm(first - second, axis=1) / norms
 
 
 def run(config: Config) -> Results:
@@ -237,8 +255,8 @@ def run(config: Config) -> Results:
     results = Results(meta={"l2": config.l2, "mlp_steps": config.mlp_train.steps})
     results.add("line_init_to_solution", np.stack(to_init), ("model", "seed", "alpha"),
                 model=list(MODELS), alpha=[round(float(a), 6) for a in grid])
-    results.add("line_between_solutions", np.stack(between), ("model", "seed", "alpha"))
-    results.add("pair_distance", np.stack(vectors), ("model", "seed"))
+    results.add("line_between_solutions", np.stack(between), ("model", "pair", "alpha"))
+    results.add("pair_distance", np.stack(vectors), ("model", "pair"))
     results.add("final_train_loss", np.stack(final_loss), ("model", "seed"))
     results.add("lambda_min", mlp_history.evals["lambda_min"], ("seed", "step"),
                 step=mlp_history.eval_steps.tolist())
@@ -271,8 +289,8 @@ def claims(results: Results) -> list[stats.Verdict]:
     distance = {m: stats.mean_ci(results.sel("pair_distance", model=m)) for m in MODELS}
     losses = {m: results.sel("final_train_loss", model=m) for m in MODELS}
     mlp_loss = losses["MLP"]
-    partner = np.roll(mlp_loss, -1)
-    loss_gap = stats.mean_ci(np.abs(mlp_loss - partner) / ((mlp_loss + partner) / 2))
+    first, second = disjoint_pairs(mlp_loss)
+    loss_gap = stats.mean_ci(np.abs(first - second) / ((first + second) / 2))
     bumps = {m: stats.mean_ci([bump(line) for line in _unit_segment(results, "line_init_to_solution", m)])
              for m in MODELS}
     barriers = {m: stats.mean_ci([barrier(line) for line in _unit_segment(results, "line_between_solutions", m)])
@@ -285,11 +303,11 @@ def claims(results: Results) -> list[stats.Verdict]:
     worst = max(early_ratio, key=lambda s: early_ratio[s].high)
     return [
         decide(by_id["convex_unique_minimum"], distance[logistic].below(UNIQUE_TOLERANCE),
-               "relative distance between seeds' solutions, logistic regression", distance[logistic],
+               "relative distance between a pair's solutions, logistic regression", distance[logistic],
                final_loss=stats.mean_ci(losses[logistic])),
         decide(by_id["nonconvex_many_minima"],
                distance[mlp].above(DIFFERENT_MARGIN) and loss_gap.below(SIMILAR_LOSS_MARGIN),
-               "relative distance between seeds' solutions (units sorted), MLP", distance[mlp],
+               "relative distance between a pair's solutions (units sorted), MLP", distance[mlp],
                relative_loss_difference=loss_gap, final_loss=stats.mean_ci(mlp_loss)),
         decide(by_id["no_barrier_init_to_solution"],
                all(bumps[m].below(BUMP_TOLERANCE) for m in MODELS),
@@ -297,7 +315,7 @@ def claims(results: Results) -> list[stats.Verdict]:
                logistic_regression=bumps[logistic]),
         decide(by_id["barrier_between_solutions"],
                barriers[mlp].above(BARRIER_MARGIN) and barriers[logistic].below(FLAT_TOLERANCE),
-               "barrier between two seeds' solutions, MLP (nats)", barriers[mlp],
+               "barrier between a pair's (unaligned) solutions, MLP (nats)", barriers[mlp],
                logistic_regression=barriers[logistic]),
         decide(by_id["saddles_early"], all(iv.below(NEGATIVE_RATIO) for iv in early_ratio.values()),
                f"λmin/λmax of the MLP's training loss at step {worst} (the least negative early "
@@ -317,13 +335,14 @@ def plot(results: Results) -> dict:
         plots.band(ax, grid, results.sel("line_init_to_solution", model=model), label="init → solution",
                    color=plots.PALETTE[0])
         plots.band(ax, grid, results.sel("line_between_solutions", model=model),
-                   label="solution i → solution i+1", color=plots.PALETTE[1])
+                   label="solution a → solution b (pairs)", color=plots.PALETTE[1])
         for x in (0, 1):
             ax.axvline(x, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("α  (θ = (1 − α) θ_start + α θ_end)")
         ax.set_ylabel("training loss" + (" (CE + λ/2 ‖θ‖²)" if model != "MLP" else " (CE)"))
         ax.set_title(model)
-        ax.legend()
+        # Below the axes: inside, the legend covered the MLP's barrier curve.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8)
     plots.title(fig, "The MLP's loss rises between two solutions but not from init; "
                      "the convex loss is flat between its seeds' solutions")
     figures = {"interpolation": fig}

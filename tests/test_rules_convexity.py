@@ -8,6 +8,7 @@ from phenomena.results import Results
 from phenomena.stats import NOT_REPRODUCED, REPRODUCED
 
 SEEDS = 8
+PAIRS = SEEDS // 2
 ALPHAS = np.linspace(-0.2, 1.2, 29)
 STEPS = [0, 50, 100, 150, 1000]
 RNG = np.random.default_rng(0)
@@ -27,10 +28,10 @@ def _made_up(logistic_distance=3e-6, mlp_distance=1.4, mlp_losses=0.004, mlp_bar
     results.add("line_init_to_solution", np.stack([np.tile(downhill, (SEEDS, 1))] * 2),
                 ("model", "seed", "alpha"), model=list(convexity.MODELS), alpha=ALPHAS.tolist())
     results.add("line_between_solutions",
-                np.stack([np.tile(flat, (SEEDS, 1)), np.tile(hill, (SEEDS, 1)) + _noise((SEEDS, 1), 0.1)]),
-                ("model", "seed", "alpha"))
-    results.add("pair_distance", np.stack([logistic_distance * (1 + _noise(SEEDS, 0.05)),
-                                           mlp_distance * (1 + _noise(SEEDS, 0.05))]), ("model", "seed"))
+                np.stack([np.tile(flat, (PAIRS, 1)), np.tile(hill, (PAIRS, 1)) + _noise((PAIRS, 1), 0.1)]),
+                ("model", "pair", "alpha"))
+    results.add("pair_distance", np.stack([logistic_distance * (1 + _noise(PAIRS, 0.05)),
+                                           mlp_distance * (1 + _noise(PAIRS, 0.05))]), ("model", "pair"))
     mlp_final = mlp_losses * np.exp(_noise(SEEDS, 1.0 if mlp_losses > 0.1 else 0.05))
     results.add("final_train_loss", np.stack([np.full(SEEDS, 1.5), mlp_final]), ("model", "seed"))
     lambda_min = np.tile([early_lambda_min, early_lambda_min, early_lambda_min, -1e-3, 1e-5], (SEEDS, 1))
@@ -78,4 +79,15 @@ def test_canonical_vector_is_invariant_to_permuting_hidden_units():
                            {"kernel": state["hidden"][1]["kernel"][p1][:, p2], "bias": state["hidden"][1]["bias"][p2]}],
                 "head": {"kernel": state["head"]["kernel"][p2], "bias": state["head"]["bias"]}}
     np.testing.assert_allclose(convexity.canonical_vector(state, 2), convexity.canonical_vector(permuted, 2))
-    assert convexity.pair_distances(np.stack([np.ones(3), np.ones(3)])).tolist() == [0.0, 0.0]
+    assert convexity.pair_distances(np.stack([np.ones(3), np.ones(3)])).tolist() == [0.0]  # one disjoint pair
+
+
+def test_disjoint_pairs_share_no_seed_and_drop_an_odd_last_one():
+    first, second = convexity.disjoint_pairs(np.arange(7))
+    np.testing.assert_array_equal(first, [0, 2, 4])
+    np.testing.assert_array_equal(second, [1, 3, 5])
+
+
+def test_pair_distances_compare_within_each_disjoint_pair():
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(convexity.pair_distances(vectors), [0.0, np.sqrt(2)])

@@ -307,13 +307,16 @@ def _plot_slices(results: Results):
     fig, axes = plots.figure(ncols=2, width=4.6)
     ax = axes[0, 0]
     for i, variant in enumerate(results.coords["variant"]):
-        plots.band(ax, alphas, results.sel("slices", variant=variant)[:, 0], label=variant,
-                   log=True, color=plots.PALETTE[i])
+        curves = results.sel("slices", variant=variant)[:, 0]
+        plots.band(ax, alphas, curves, label=f"{variant} (mean)", log=True, color=plots.PALETTE[i])
+        # The mean smooths the bumps away; one seed's own curve shows them.
+        ax.plot(alphas, curves[0], color=plots.PALETTE[i], linewidth=0.8, linestyle="--",
+                label=f"{variant} (seed 0)")
     ax.set_yscale("log")
     ax.set_xlabel("α (step along a random filter-normalized direction)")
     ax.set_ylabel("training loss L(θ* + α d)")
     ax.set_title("1-D slices (mean over seeds, 95 % CI)")
-    ax.legend()
+    ax.legend(loc="upper center", ncol=2)
     ax = axes[0, 1]
     _per_seed_strip(ax, results.coords["variant"], np.nanmean(minima, axis=-1))
     ax.set_ylabel("local minima per slice")

@@ -62,7 +62,8 @@ class Config:
                                      eval_every=100)
 
     def __post_init__(self):
-        check(self.width > 0 and self.depth >= 1, "width must be positive and depth >= 1")
+        check(self.width > 0, f"width must be positive, got {self.width}")
+        check(self.depth >= 1, f"depth must be >= 1, got {self.depth}")
         check(self.highest_exponent - self.lowest_exponent >= 4,
               f"the grid must span at least four decades, got 10^{self.lowest_exponent} to "
               f"10^{self.highest_exponent}")
@@ -137,7 +138,7 @@ def _fit(config: Config, splits, keys, rates, optimizer, name: str) -> train.His
                      evaluate=_train_metrics, eval_data=splits, name=name)
 
 
-def _best_rate(rates, final_loss, diverged) -> int:
+def _best_rate(final_loss, diverged) -> int:
     """Index of the lowest mean final loss among rates where no seed diverged."""
     mean = np.where(diverged.any(axis=1), np.inf, np.nanmean(final_loss, axis=1))
     return int(np.argmin(mean))
@@ -150,7 +151,7 @@ def run(config: Config) -> Results:
     history = _fit(config, splits, sweep.keys(), sweep.per_run(), config.train.spec(), "SGD, LR grid")
     loss = sweep.unflatten(history.evals["train/loss"])
     diverged_at = sweep.unflatten(history.diverged_at)
-    best = _best_rate(config.rates, loss[:, :, -1], diverged_at >= 0)
+    best = _best_rate(loss[:, :, -1], diverged_at >= 0)
 
     # The same seeds (inits and batches) as the constant runs: a paired comparison.
     schedule = config.train.spec(schedule="warmup_cosine",
@@ -231,6 +232,18 @@ def _late_drop(results: Results, schedule: str) -> float:
     return float(np.nanmean(loss[:, -1 - fifth] - loss[:, -1]))
 
 
+def _plain_ticks(axis) -> None:
+    """Label a log axis with plain numbers (0.5, 2) instead of mantissa x power (5×10⁻¹)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(value, _):
+        mantissa = round(value / 10 ** np.floor(np.log10(value))) if value > 0 else 0
+        return f"{value:g}" if mantissa in (1, 2, 5) else ""  # 1, 2, 5 per decade: readable
+
+    axis.set_major_formatter(FuncFormatter(label))
+    axis.set_minor_formatter(FuncFormatter(label))
+
+
 def plot(results: Results) -> dict:
     """Final loss against the rate, the loss curves per rate, and constant vs scheduled."""
     rates = np.asarray(results.coords["rate"])
@@ -255,21 +268,25 @@ def plot(results: Results) -> dict:
                label=f"best rate {results.meta['best_rate']:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_ticks(ax.yaxis)
     ax.set_xlabel("learning rate (SGD)")
     ax.set_ylabel(f"training cross-entropy after {steps[-1]} steps")
     ax.set_title("final loss against learning rate")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8)
     ax = axes[0, 1]
-    colors = plots.plt.get_cmap("viridis")(np.linspace(0, 0.95, len(rates)))
-    for rate, color in zip(rates, colors):
+    # Eleven curves are indistinguishable: draw one rate per decade plus the best rate.
+    shown = [r for r in rates if np.isclose(np.log10(r), np.round(np.log10(r)))]
+    shown = sorted(set(shown) | {results.meta["best_rate"]})
+    for i, rate in enumerate(shown):
         plots.band(ax, steps, results.sel("train_loss", rate=float(rate)), label=f"{rate:g}",
-                   color=color, log=True)
+                   color=plots.PALETTE[i % len(plots.PALETTE)], log=True)
     ax.set_yscale("log")
+    _plain_ticks(ax.yaxis)
     # Runs on their way to non-finite spike by orders of magnitude first; keep the rest readable.
     ax.set_ylim(top=2 * initial)
     ax.set_xlabel("SGD step")
     ax.set_ylabel("training cross-entropy")
-    ax.set_title("loss curves per learning rate (y cut at 2× initial)")
+    ax.set_title("loss curves, one rate per decade + the best (y cut at 2× initial)", fontsize=10)
     ax.legend(title="learning rate", fontsize=7.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     plots.title(fig, "Too small a learning rate barely moves the loss; the largest ones diverge "
                      "or collapse to chance")

@@ -33,7 +33,7 @@ slices are single bowls), and its |λmin/λmax| is larger; the plain net also ge
 (Li et al., CIFAR-10 test error, plain/ResNet: 8.18/7.37 % at depth 20, 13.31/5.89 % at 56).
 Measured (quick, seed 0): 3.6 vs 1.0 local minima per slice, log10 |λmin/λmax| -1.26 vs
 -2.30, λmax ≈ 1600 vs 260 (the plain solution is also sharper), test error 76 vs 67 %.
-Runtime: smoke ~10 s; quick ~40 s on 2 CPU cores (8 seeds, compilation cache warm, other jobs
+Runtime: smoke ~10 s; quick ~35 s on 2 CPU cores (8 seeds, compilation cache warm, other jobs
 light), of which about two thirds is tracing and lowering the depth-20 programs (once per
 variant: the skips are part of the model's structure); the first run compiles for minutes
 more. Full (depth 56, width 64, 32 seeds, 51x51 contours) is for a GPU (not run yet).
@@ -108,7 +108,7 @@ PROFILES = {
               "train.eval_every": 50},
     "quick": {},
     "full": {"seeds": 32, "depth": 56, "width": 64, "train_size": 0, "landscape_examples": 4000,
-             "lanczos_iterations": 100, "directions": 16, "slice_points": 101,
+             "lanczos_iterations": 100, "directions": 8, "slice_points": 51,
              "contour_points": 51, "contour_seeds": 4, "train.steps": 8000,
              "train.eval_every": 1000},
 }

@@ -299,6 +299,7 @@ def plot(results: Results) -> dict:
         plots.band(ax, steps, results.sel("schedule_loss", schedule=schedule), label=schedule,
                    color=plots.PALETTE[i], log=True)
     ax.set_yscale("log")
+    _plain_ticks(ax.yaxis)
     ax.set_xlabel("SGD step")
     ax.set_ylabel("training cross-entropy")
     ax.set_title(f"peak learning rate {results.meta['best_rate']:g} (the best constant rate)")

@@ -56,6 +56,23 @@ def test_textbook_overfitting_is_reproduced_everywhere():
     assert slowdown.mean == pytest.approx(1.5)
 
 
+def _size_details(last_train_accuracy_of_largest):
+    """The data claim's details when every size ends at train accuracy 1 but the largest."""
+    results = _results()
+    train_acc = results["size_train_accuracy"].copy()
+    train_acc[..., -1] = 1.0
+    train_acc[-1, :, -1] = last_train_accuracy_of_largest
+    results.add("size_train_accuracy", train_acc, ("size", "seed", "step"))
+    return _verdicts(results)["gap_shrinks_with_data"].details
+
+
+def test_an_under_fitted_size_is_flagged_in_the_details():
+    assert _size_details(1.0)["every_size_fitted"]
+    details = _size_details(0.8)
+    assert not details["every_size_fitted"]
+    assert details["lowest_train_accuracy_any_size_and_seed"] == pytest.approx(0.8)
+
+
 def test_random_labels_that_generalize_are_not_memorization():
     verdicts = _verdicts(_results(random_test=0.25))
     assert verdicts["memorizes_random_labels"].verdict == NOT_REPRODUCED

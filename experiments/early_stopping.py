@@ -17,9 +17,11 @@ validation minimum has a clearly lower test loss than the last one (Prechelt 199
 0.46 nats below the last model's; a patience-5 rule stops at ~40 % of the steps with the
 same model. Test *accuracy* still creeps up past the loss minimum (the last model is ~4
 points more accurate): the loss rises from over-confidence on the examples it gets wrong,
-so "stop at the validation-loss minimum" is best in loss, not necessarily in accuracy.
-Runtime: smoke ~3 s; quick ~11 s of CPU time on 2 cores (8 seeds; 45 s wall while the
-machine was shared by 8 engineers); full (32 seeds, a larger pool and net, longer
+so "stop at the validation-loss minimum" is best in loss, not in accuracy: the
+`early_stop_accuracy` claim (kept model at most 1 point less accurate) is not reproduced
+(-0.040 [-0.049, -0.030]), while selecting by validation accuracy is within 0.1 point of the
+last model.
+Runtime: smoke ~3 s; quick ~9 s of user CPU time on 2 cores (8 seeds; 9 s wall); full (32 seeds, a larger pool and net, longer
 training) is sized for one GPU.
 """
 
@@ -39,9 +41,11 @@ from phenomena.stats import Claim, decide
 from phenomena.train import TrainConfig
 
 SPLITS = ("train", "val", "test")
+LINESTYLES = {"train": "-", "val": "--", "test": "-"}
 SUBSET_STREAM, SPLIT_STREAM = 2, 3  # per-seed draws, apart from the init (0) and batches (1)
 MARGIN = 0.05   # nats: the validation loss must fall and rise by more than this
 EPSILON = 0.02  # nats: "not worse" allows the early-stopped test loss to exceed the last by this
+EPSILON_ACCURACY = 0.01  # "not worse" in test accuracy: at most 1 point below the last model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +66,10 @@ class Config:
         check(0 < self.val_size < self.pool, f"val_size must be in (0, pool={self.pool}), got {self.val_size}")
         check(self.patience >= 1, f"patience must be >= 1, got {self.patience}")
         check(self.train.steps // self.train.eval_every >= 3,
-              "early stopping needs at least 3 evaluations after init (train.steps / train.eval_every)")
-        check(self.model.dropout == 0, "early stopping is studied without other regularization: model.dropout must be 0")
+              "early stopping needs at least 3 evaluations after init (train.steps / train.eval_every), "
+              f"got {self.train.steps} / {self.train.eval_every} = {self.train.steps // self.train.eval_every}")
+        check(self.model.dropout == 0, "early stopping is studied without other regularization: "
+                                       f"model.dropout must be 0, got {self.model.dropout}")
 
 
 CONFIG = Config()
@@ -84,6 +90,20 @@ CLAIMS = [
           "the 95 % paired CI of (test loss at the best-validation-loss evaluation - test loss "
           f"at the last evaluation) lies below ε = {EPSILON} nats (same metric, cross-entropy, "
           "throughout)"),
+    Claim("early_stopping.early_stop_accuracy", "Q57",
+          "the 95 % paired CI of (test accuracy at the best-validation-loss evaluation - test "
+          f"accuracy at the last evaluation) lies above -ε = -{EPSILON_ACCURACY} (the kept model "
+          "is at most 1 point less accurate); not reproduced otherwise",
+          expected=stats.NOT_REPRODUCED,
+          deviation="Prechelt (1998) leads one to expect the early-stopped model to generalize as "
+                    "well or better, but here that holds in loss only: test accuracy keeps rising "
+                    "after the validation-loss minimum while the loss rises from over-confidence "
+                    "on the examples the net gets wrong. Accuracy at the kept step minus at the "
+                    "last step: seed 0 -0.040 [-0.049, -0.030] (0.380 vs 0.420), seed 1 -0.043 "
+                    "[-0.063, -0.024] (0.380 vs 0.423), 8 seeds each. Selecting by validation "
+                    "accuracy instead (best at step ~480-530 of 600) gives seed 0 -0.001 "
+                    "[-0.011, +0.008], seed 1 -0.001 [-0.004, +0.002] (in the details, not the "
+                    "rule): the stopping criterion must match the metric one cares about."),
 ]
 
 
@@ -159,6 +179,15 @@ def claims(results: Results) -> list[stats.Verdict]:
                test_loss_at_last=stats.mean_ci(test[:, -1]),
                test_accuracy_at_best_minus_last=accuracy_difference,
                patience_rule=_patience_rule(results, patience)),
+        decide(by_id["early_stop_accuracy"], accuracy_difference.above(-EPSILON_ACCURACY),
+               "test accuracy at best-validation-loss step - at last step", accuracy_difference,
+               epsilon=EPSILON_ACCURACY,
+               test_accuracy_at_best=stats.mean_ci(selection.value_at(results["test_accuracy"], best)),
+               test_accuracy_at_last=stats.mean_ci(results["test_accuracy"][:, -1]),
+               selected_by_val_accuracy_minus_last=stats.paired_diff_ci(
+                   selection.value_at_best(results["val_accuracy"], results["test_accuracy"], "max"),
+                   results["test_accuracy"][:, -1]),
+               best_val_accuracy_step=stats.mean_ci(steps[selection.best_step(results["val_accuracy"], "max")])),
     ]
 
 
@@ -168,8 +197,10 @@ def plot(results: Results) -> dict:
     best_steps = steps[selection.best_step(results["val_loss"])]
     fig, axes = plots.figure(ncols=2)
     for ax, metric in ((axes[0, 0], "loss"), (axes[0, 1], "accuracy")):
-        for i, split in enumerate(SPLITS):
-            plots.band(ax, steps, results[f"{split}_{metric}"], label=split, color=plots.PALETTE[i])
+        # Validation last and dashed: it runs on top of the test curve and would hide under it.
+        for split in ("train", "test", "val"):
+            plots.band(ax, steps, results[f"{split}_{metric}"], label=split,
+                       color=plots.PALETTE[SPLITS.index(split)], linestyle=LINESTYLES[split])
         ax.axvspan(best_steps.min(), best_steps.max(), color="grey", alpha=0.15,
                    label="best-validation-loss steps (range over seeds)")
         ax.axvline(np.median(best_steps), color="grey", linestyle="--", linewidth=1.2,
@@ -180,10 +211,11 @@ def plot(results: Results) -> dict:
     axes[0, 0].set_ylabel("cross-entropy (nats)")
     axes[0, 0].set_title("validation and test loss fall, then rise")
     axes[0, 1].set_ylabel("accuracy")
-    axes[0, 1].set_title("accuracy still creeps up past the loss minimum")
+    axes[0, 1].set_title("accuracy still creeps up past the loss minimum (~4 points)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=5)
-    plots.title(fig, "Early stopping at the validation-loss minimum keeps a model with lower test loss")
+    plots.title(fig, "Stopping at the validation-loss minimum keeps a lower test loss, "
+                     "but not a higher test accuracy")
     return {"curves": fig}
 
 

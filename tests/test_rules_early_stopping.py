@@ -55,3 +55,25 @@ def test_a_validation_loss_that_only_falls_is_no_u():
 def test_a_test_loss_that_improves_after_the_selected_step_makes_stopping_worse():
     verdicts = _verdicts(_results(U_SHAPE, test_shift=-1.0))
     assert verdicts["early_stop_not_worse"].verdict == NOT_REPRODUCED
+
+
+def _with_test_accuracy_gain_after_the_minimum(gain):
+    """U-shaped curves whose test accuracy rises by `gain` after the validation-loss minimum."""
+    results = _results(U_SHAPE)
+    after = np.arange(len(STEPS))[None, :] > np.argmin(results["val_loss"], axis=1)[:, None]
+    noise = np.random.default_rng(1).normal(0, 0.002, after.shape)
+    results.add("test_accuracy", 0.4 + np.where(after, gain, 0.0) + noise, ("seed", "step"))
+    return _verdicts(results)["early_stop_accuracy"]
+
+
+def test_accuracy_that_keeps_rising_after_the_loss_minimum_is_not_reproduced():
+    verdict = _with_test_accuracy_gain_after_the_minimum(0.04)
+    assert verdict.verdict == NOT_REPRODUCED
+    assert verdict.interval.mean == pytest.approx(-0.04, abs=0.005)
+
+
+def test_accuracy_within_epsilon_of_the_last_model_is_reproduced():
+    verdict = _with_test_accuracy_gain_after_the_minimum(0.0)
+    assert verdict.verdict == REPRODUCED
+    # Selecting by validation accuracy (flat at 0.5 here) picks evaluation 0.
+    assert verdict.details["best_val_accuracy_step"].mean == 0

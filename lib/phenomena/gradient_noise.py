@@ -72,9 +72,10 @@ def noise_per_seed(graphdef, states, loss_fn: Callable, data, keys: jax.Array,
                    batch_sizes: tuple[int, ...], draws: int) -> dict[str, jax.Array]:
     """Gradient noise of every seed's model (leading axis of `states`), in one program.
 
-    Returns `noise` of shape (seeds, len(batch_sizes)) (the Monte Carlo E‖g_B − g_full‖², the
-    same draws' key for every batch size of a seed), `trace` (tr Σ) and `noise_scale`
-    (B_simple), each of shape (seeds,).
+    Returns `noise` of shape (seeds, len(batch_sizes)) (the Monte Carlo E‖g_B − g_full‖²; each
+    batch size B of a seed draws its minibatches from its own key, `fold_in(key, B)`, so the
+    sizes' estimates are independent), `trace` (tr Σ) and `noise_scale` (B_simple), each of
+    shape (seeds,).
     """
 
     def one_seed(state, key):

@@ -89,7 +89,8 @@ class Config:
         check(all(self.sizes[-1] % n == 0 for n in self.sizes),
               f"every size must divide the largest (subsets are repeated to it), got {self.sizes}")
         check(self.size_width > 0, f"size_width must be positive, got {self.size_width}")
-        check(self.model.dropout == 0, "overfitting studies the unregularized net: model.dropout must be 0")
+        check(self.model.dropout == 0,
+              f"overfitting studies the unregularized net: model.dropout must be 0, got {self.model.dropout}")
 
 
 CONFIG = Config()

@@ -134,17 +134,6 @@ CLAIMS = [
 ]
 
 
-def _repeat_to(subset: dict, size: int) -> dict:
-    """`subset` repeated to `size` examples (its size divides `size`): sampling is unchanged."""
-    n = subset["y"].shape[0]
-    return {k: jnp.concatenate([v] * (size // n)) for k, v in subset.items()}
-
-
-def _per_run(test: dict, runs: int) -> dict:
-    """The shared test set given once per run, for programs whose data has a run axis."""
-    return {k: jnp.broadcast_to(v, (runs, *v.shape)) for k, v in test.items()}
-
-
 def _fit(model: MLPConfig, settings: TrainConfig, train_data: dict, test: dict, keys, name: str):
     """Train one net per run on its own training set; record train and test curves."""
     graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, model, keys)
@@ -166,14 +155,14 @@ def _memorization(config: Config, subset: dict, test: dict, keys) -> train.Histo
     both = {"x": jnp.concatenate([subset["x"], subset["x"]]),
             "y": jnp.concatenate([subset["y"], random_labels])}
     runs = 2 * config.seeds
-    return _fit(config.model, config.memorize, both, _per_run(test, runs),
+    return _fit(config.model, config.memorize, both, data.per_run(test, runs),
                 jnp.concatenate([keys, keys]), "memorization")
 
 
 def _capacity(config: Config, subset: dict, test: dict, keys) -> list[train.History]:
     """One fit per width on the true-labelled subsets of the memorization part."""
     return [_fit(dataclasses.replace(config.model, width=width), config.train, subset,
-                 _per_run(test, config.seeds), keys, f"width {width}")
+                 data.per_run(test, config.seeds), keys, f"width {width}")
             for width in config.widths]
 
 
@@ -182,11 +171,11 @@ def _data_sizes(config: Config, full: dict, test: dict, keys) -> train.History:
     sweep = train.Sweep(config.sizes, config.seeds, config.seed)
     run_keys = sweep.keys()
     subset_keys = train.run_streams(keys, SUBSET_STREAM)
-    parts = [jax.vmap(lambda key, n=n: _repeat_to(data.random_subset(full, key, n), config.sizes[-1]))(subset_keys)
+    parts = [jax.vmap(lambda key, n=n: data.repeat_to(data.random_subset(full, key, n), config.sizes[-1]))(subset_keys)
              for n in config.sizes]
     train_data = jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
     model = dataclasses.replace(config.model, width=config.size_width)
-    return _fit(model, config.sizes_train, train_data, _per_run(test, sweep.runs), run_keys, "sizes")
+    return _fit(model, config.sizes_train, train_data, data.per_run(test, sweep.runs), run_keys, "sizes")
 
 
 def run(config: Config) -> Results:

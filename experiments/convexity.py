@@ -7,9 +7,9 @@ descent with decoupled weight decay λ, i.e. the objective CE + λ/2 ‖θ‖²,
 a small ReLU MLP (2 hidden layers of 32; full-batch heavy-ball momentum, plain CE). Then:
 - the final parameters of the seeds are compared in disjoint pairs (0, 1), (2, 3), … (8 seeds:
   4 independent pairs), the MLP's after sorting each layer's hidden units by the norm of their
-  incoming weights (a canonical order that removes the permutation symmetry; a crude alignment:
-  matching units, e.g. by `scipy.optimize.linear_sum_assignment` on their weights, would bring
-  the two nets closer);
+  incoming weights (a canonical order that removes the permutation symmetry, but a crude
+  alignment); the distance after matching units by `scipy.optimize.linear_sum_assignment` on
+  their incoming weights (weight matching) is reported beside it;
 - the loss is evaluated along straight lines (`slices.line_losses`): init → solution of every
   seed (Goodfellow, Vinyals & Saxe 2015) and, for each pair, solution → solution. These lines
   join the solutions as trained, *not* permutation-aligned, so the MLP's barrier is one between
@@ -22,13 +22,14 @@ a small ReLU MLP (2 hidden layers of 32; full-batch heavy-ball momentum, plain C
 Command:  python -m experiments.convexity --profile quick
 Expected: logistic regression's solutions agree to float precision (relative distance ≈ 3e-6)
 and the line between two of them is flat (barrier 0); MLP solutions, units sorted, are ≈ 1.4 ≈ √2
-of their norm apart (as far as independent vectors) at final losses within ≈ 6 % of each other
+of their norm apart (as far as independent vectors; ≈ 1.18 after weight matching) at final losses within ≈ 6 % of each other
 (seed 0, 4 disjoint pairs: 0.063 [0.016, 0.110]; seed 1: 0.126 [0.015, 0.238], whose CI crosses
 the 0.2 tolerance, so nonconvex_many_minima is not reproduced at seed 1: four pairs of losses near
 0.0036 differ by up to 20 %), with a barrier of ≈ 4.4 nats midway; no bump at all on the line from init to solution for either
 model (Goodfellow et al. 2015); λmin/λmax ≈ -0.16 at init and ≈ -0.005 at 10 % of training,
 λmin staying slightly negative (≈ -1.5e-4) at the end.
-Runtime: smoke ~5 s; quick ~10 s of CPU (22 s wall on the shared, loaded 2-core machine; 8 seeds);
+Runtime: smoke ~5 s; quick ~10 s of CPU (11 s wall for `phenomena run` on the lightly loaded
+2-core machine, 22 s when it was shared; 8 seeds);
 full: 32 seeds, 4000 examples, 10000 MLP steps, for a GPU (not yet timed).
 """
 
@@ -40,6 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from scipy.optimize import linear_sum_assignment
 
 from phenomena import curvature, data, models, plots, slices, stats, train
 from phenomena.config import check
@@ -225,10 +227,49 @@ def canonical_vector(state: dict, depth: int) -> np.ndarray:
     return np.concatenate([layer[k].ravel() for layer in layers for k in ("kernel", "bias")])
 
 
+def matched_vectors(reference: dict, other: dict, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both runs' parameters as vectors, `other`'s hidden units matched to `reference`'s.
+
+    Layer by layer, `scipy.optimize.linear_sum_assignment` picks the permutation of `other`'s
+    units that maximizes the summed inner products of incoming weights (bias included) with
+    `reference`'s units (weight matching, Ainsworth et al. 2023); the permutation is carried to
+    the next layer's rows, so `other`'s function is unchanged. A finer alignment than sorting.
+    """
+    ref = [{k: np.asarray(v) for k, v in reference["hidden"][i].items()} for i in range(depth)]
+    ref.append({k: np.asarray(v) for k, v in reference["head"].items()})
+    layers = [{k: np.asarray(v) for k, v in other["hidden"][i].items()} for i in range(depth)]
+    layers.append({k: np.asarray(v) for k, v in other["head"].items()})
+    for i in range(depth):
+        incoming_ref = np.vstack([ref[i]["kernel"], ref[i]["bias"][None]])
+        incoming = np.vstack([layers[i]["kernel"], layers[i]["bias"][None]])
+        _, order = linear_sum_assignment(incoming_ref.T @ incoming, maximize=True)
+        layers[i]["kernel"] = layers[i]["kernel"][:, order]
+        layers[i]["bias"] = layers[i]["bias"][order]
+        layers[i + 1]["kernel"] = layers[i + 1]["kernel"][order, :]
+    flat = [np.concatenate([layer[k].ravel() for layer in group for k in ("kernel", "bias")])
+            for group in (ref, layers)]
+    return flat[0], flat[1]
+
+
+def _plain_runs(state, runs: int) -> list[dict]:
+    """Each run's parameters as a plain dict of NumPy arrays (from a state with a run axis)."""
+    plain = jax.tree.map(lambda x: np.asarray(x), nnx.to_pure_dict(state))
+    return [jax.tree.map(lambda x: x[r], plain) for r in range(runs)]
+
+
 def _param_vectors(state, depth: int, runs: int) -> np.ndarray:
     """(run, p) canonical parameter vectors from a state with a leading run axis."""
-    plain = jax.tree.map(lambda x: np.asarray(x), nnx.to_pure_dict(state))
-    return np.stack([canonical_vector(jax.tree.map(lambda x: x[r], plain), depth) for r in range(runs)])
+    return np.stack([canonical_vector(run, depth) for run in _plain_runs(state, runs)])
+
+
+def matched_pair_distances(state, depth: int, runs: int) -> np.ndarray:
+    """Per disjoint pair: the relative distance after matching the second run's units to the first's."""
+    first, second = disjoint_pairs(np.array(_plain_runs(state, runs), dtype=object))
+    distances = []
+    for a, b in zip(first, second):
+        va, vb = matched_vectors(a, b, depth)
+        distances.append(np.linalg.norm(va - vb) / ((np.linalg.norm(va) + np.linalg.norm(vb)) / 2))
+    return np.array(distances)
 
 
 def pair_distances(vectors: np.ndarray) -> np.ndarray:
@@ -253,12 +294,14 @@ def run(config: Config) -> Results:
         vectors.append(pair_distances(_param_vectors(history.state, depth, config.seeds)))
         final_loss.append(history.evals["train/loss"][:, -1])
     mlp_history = fits["MLP"][0][2]
+    matched = matched_pair_distances(mlp_history.state, config.depth, config.seeds)
 
     results = Results(meta={"l2": config.l2, "mlp_steps": config.mlp_train.steps})
     results.add("line_init_to_solution", np.stack(to_init), ("model", "seed", "alpha"),
                 model=list(MODELS), alpha=[round(float(a), 6) for a in grid])
     results.add("line_between_solutions", np.stack(between), ("model", "pair", "alpha"))
     results.add("pair_distance", np.stack(vectors), ("model", "pair"))
+    results.add("mlp_matched_pair_distance", matched, ("pair",))
     results.add("final_train_loss", np.stack(final_loss), ("model", "seed"))
     results.add("lambda_min", mlp_history.evals["lambda_min"], ("seed", "step"),
                 step=mlp_history.eval_steps.tolist())
@@ -283,6 +326,13 @@ def _unit_segment(results: Results, name: str, model: str) -> np.ndarray:
     grid = np.asarray(results.coords["alpha"])
     inside = (grid >= -1e-9) & (grid <= 1 + 1e-9)
     return results.sel(name, model=model)[:, inside]
+
+
+def _matched_distance(results: Results):
+    """The MLP pairs' relative distance after weight matching (a detail; absent in old results)."""
+    if "mlp_matched_pair_distance" not in results.arrays:
+        return None
+    return stats.mean_ci(results["mlp_matched_pair_distance"])
 
 
 def claims(results: Results) -> list[stats.Verdict]:
@@ -310,7 +360,8 @@ def claims(results: Results) -> list[stats.Verdict]:
         decide(by_id["nonconvex_many_minima"],
                distance[mlp].above(DIFFERENT_MARGIN) and loss_gap.below(SIMILAR_LOSS_MARGIN),
                "relative distance between a pair's solutions (units sorted), MLP", distance[mlp],
-               relative_loss_difference=loss_gap, final_loss=stats.mean_ci(mlp_loss)),
+               relative_loss_difference=loss_gap, final_loss=stats.mean_ci(mlp_loss),
+               distance_units_matched=_matched_distance(results)),
         decide(by_id["no_barrier_init_to_solution"],
                all(bumps[m].below(BUMP_TOLERANCE) for m in MODELS),
                "bump along init → solution, MLP (share of total drop)", bumps[mlp],

@@ -91,3 +91,20 @@ def test_disjoint_pairs_share_no_seed_and_drop_an_odd_last_one():
 def test_pair_distances_compare_within_each_disjoint_pair():
     vectors = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_allclose(convexity.pair_distances(vectors), [0.0, np.sqrt(2)])
+
+
+def test_weight_matching_undoes_a_permutation_of_hidden_units():
+    rng = np.random.default_rng(2)
+    state = {"hidden": [{"kernel": rng.normal(size=(3, 6)), "bias": rng.normal(size=6)},
+                        {"kernel": rng.normal(size=(6, 5)), "bias": rng.normal(size=5)}],
+             "head": {"kernel": rng.normal(size=(5, 2)), "bias": rng.normal(size=2)}}
+    p1, p2 = rng.permutation(6), rng.permutation(5)
+    permuted = {"hidden": [{"kernel": state["hidden"][0]["kernel"][:, p1], "bias": state["hidden"][0]["bias"][p1]},
+                           {"kernel": state["hidden"][1]["kernel"][p1][:, p2], "bias": state["hidden"][1]["bias"][p2]}],
+                "head": {"kernel": state["head"]["kernel"][p2], "bias": state["head"]["bias"]}}
+    reference, matched = convexity.matched_vectors(state, permuted, 2)
+    np.testing.assert_allclose(reference, matched)
+    _, unmatched = convexity.matched_vectors(state, state, 2)
+    assert not np.allclose(np.concatenate([x.ravel() for x in permuted["hidden"][0].values()]),
+                           np.concatenate([x.ravel() for x in state["hidden"][0].values()]))
+    np.testing.assert_allclose(unmatched, reference)

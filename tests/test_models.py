@@ -5,7 +5,7 @@ import pytest
 from flax import nnx
 
 from phenomena import models, train
-from phenomena.models import MLP, MLPConfig
+from phenomena.models import MLPConfig
 
 
 def make(config, n_in=40, n_out=10, seeds=2, seed=0):

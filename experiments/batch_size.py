@@ -41,8 +41,10 @@ steps to ½ ln 10 fall from ≈ 1490 (B = 4) to ≈ 600 (B = 256) while examples
 after training, as it predicts the critical batch under a per-B tuned rate, not a fixed one);
 B = 1 and B = 4 SGD escape the sharp minimum in every run, B = 16 and full-batch GD only from
 the starts outside its basin (≈ 10 %).
-Runtime: smoke ~25 s, quick ~40 s wall (≈ 12 s of CPU; ≈ 45 s of CPU the first time, while XLA
-compiles) on 2 CPU cores shared with other jobs (8 seeds); full (32 seeds, 4000 examples, B to
+Runtime: smoke 7.5 s wall, quick 13 s wall for `phenomena run` (9 s inside the run; 8 seeds) on
+the 2 cores lightly loaded; ~25 s and ~40 s while eight engineers shared them (8 compiled
+programs: 4 batch sizes and 4 landscape arms, whose batch shapes differ so they cannot share
+one vmap); full (32 seeds, 4000 examples, B to
 1024, 8000 steps) is meant for a GPU.
 """
 

@@ -52,3 +52,11 @@ def quick_run(results_root):
         return cache[name, seed]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_programs():
+    """Drop compiled programs when they crowd the process: the suite compiles thousands, each
+    XLA CPU executable holds memory maps, and at `vm.max_map_count` the process segfaults."""
+    yield
+    runtime.release_compiled_if_crowded()

@@ -110,9 +110,11 @@ def test_cnn_shares_filters_across_positions_and_counts_its_parameters():
     first = model.conv(0, x[..., None])
     shifted = model.conv(0, jnp.roll(x, 1, axis=1)[..., None])
     np.testing.assert_allclose(shifted[:, 11], first[:, 10], rtol=1e-6)
-    # The layer is a convolution: it matches lax.conv on the same filters.
+    # The layer is a convolution: it matches lax.conv on the same filters (zero padding of 2
+    # on each side, i.e. centred windows, then every second position).
     kernel = model.convs[1].kernel[...].reshape(5, 4, 4)  # (width, in, out), window-major
     h = jax.random.normal(jax.random.key(1), (2, 40, 4))
-    expected = jax.lax.conv_general_dilated(h, kernel, (2,), "SAME",
-                                            dimension_numbers=("NWC", "WIO", "NWC"))
-    np.testing.assert_allclose(model.conv(1, h), expected + model.convs[1].bias[...][None, None], rtol=1e-5, atol=1e-5)
+    expected = jax.lax.conv_general_dilated(h, kernel, (1,), ((2, 2),),
+                                            dimension_numbers=("NWC", "WIO", "NWC"))[:, ::2]
+    np.testing.assert_allclose(model.conv(1, h), expected + model.convs[1].bias[...][None, None],
+                               rtol=1e-5, atol=1e-5)

@@ -249,3 +249,28 @@ def test_repeat_to_keeps_the_sampling_distribution_and_refuses_uneven_sizes():
     with pytest.raises(ValueError, match="must divide"):
         datasets.repeat_to(toy, 10)
     assert datasets.per_run(toy, 4)["x"].shape == (4, 3, 1)
+
+
+def test_release_compiled_drops_the_cached_programs():
+    from phenomena import runtime
+
+    graphdef, state, data, keys = _toy_problem(runs=2)
+    config = TrainConfig(optimizer="sgd", lr=0.01, steps=10, eval_every=10, batch_size=16)
+    train.fit(graphdef, state, train.squared_error, data, config, keys, progress=False)
+    assert train._programs.cache_info().currsize >= 1
+    runtime.release_compiled()
+    assert train._programs.cache_info().currsize == 0
+
+
+def test_memory_maps_are_counted_and_release_waits_until_crowded(monkeypatch):
+    from phenomena import runtime
+
+    assert runtime.memory_maps() > 100  # a JAX process maps its libraries
+    graphdef, state, data, keys = _toy_problem(runs=2)
+    config = TrainConfig(optimizer="sgd", lr=0.01, steps=10, eval_every=10, batch_size=16)
+    train.fit(graphdef, state, train.squared_error, data, config, keys, progress=False)
+    assert runtime.release_compiled_if_crowded() is False
+    assert train._programs.cache_info().currsize >= 1
+    monkeypatch.setattr(runtime, "MAPS_BEFORE_RELEASE", 1)
+    assert runtime.release_compiled_if_crowded() is True
+    assert train._programs.cache_info().currsize == 0

@@ -116,7 +116,12 @@ def execute(name: str, profile: str = "quick", seeds: int | None = None,
     module = load_experiment(name)
     config = resolve_config(module, profile, seeds, overrides)
     start = time.perf_counter()
-    results = module.run(config)
+    try:
+        results = module.run(config)
+    finally:
+        # A process that runs many experiments (tests, notebooks) must not keep every compiled
+        # program: XLA's executables would exhaust the process's memory maps.
+        runtime.release_compiled_if_crowded()
     seconds = time.perf_counter() - start
     verdicts = module.claims(results)
     decided = {v.claim.id for v in verdicts}

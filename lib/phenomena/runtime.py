@@ -8,6 +8,7 @@ them. On a GPU or TPU host the accelerators are the devices and the same code sh
 
 from __future__ import annotations
 
+import functools
 import os
 
 import jax
@@ -55,3 +56,58 @@ def shard_runs(tree):
         return tree
     sharding = NamedSharding(Mesh(np.array(devices), ("runs",)), PartitionSpec("runs"))
     return jax.device_put(tree, sharding)
+
+
+_PROGRAM_CACHES = []
+
+
+def program_cache(maxsize: int = 64):
+    """`functools.lru_cache` for functions that build jitted programs, releasable as a group.
+
+    Holding a jitted function keeps its compiled executables alive; `release_compiled` drops
+    every cache made with this decorator along with JAX's own.
+    """
+
+    def decorate(build):
+        cached = functools.lru_cache(maxsize=maxsize)(build)
+        _PROGRAM_CACHES.append(cached)
+        return cached
+
+    return decorate
+
+
+MAPS_BEFORE_RELEASE = 30000  # half the kernel's default limit of 65530
+
+
+def memory_maps() -> int:
+    """How many memory maps this process holds (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
+
+
+def release_compiled_if_crowded() -> bool:
+    """`release_compiled` once the process holds many memory maps; True if it released.
+
+    Keeping programs while there is room lets later runs of the same shapes skip compiling.
+    """
+    if memory_maps() < MAPS_BEFORE_RELEASE:
+        return False
+    release_compiled()
+    return True
+
+
+def release_compiled() -> None:
+    """Drop every compiled program this process holds (the library's caches and JAX's).
+
+    Each XLA CPU executable maps its machine code into memory, and the kernel allows a process
+    65530 maps (`vm.max_map_count`). A process that runs many experiments (the test suite runs
+    all of them, about 3500 maps each) crashes with a segmentation fault when it runs out.
+    Releasing after each experiment keeps the count flat; the persistent compilation cache on
+    disk still serves the next compile of the same program.
+    """
+    for cache in _PROGRAM_CACHES:
+        cache.cache_clear()
+    jax.clear_caches()

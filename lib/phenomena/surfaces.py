@@ -22,7 +22,6 @@ optimal step and momentum, contraction (√κ−1)/(√κ+1); Goh 2017).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from typing import Mapping, Union
 
@@ -32,6 +31,7 @@ import optax
 
 from phenomena import curvature
 from phenomena.optim import OptimizerSpec, make_optimizer
+from phenomena.runtime import program_cache
 
 NEWTON = "newton"  # the optimizer name `trajectories` runs as Newton's method
 Optimizer = Union[OptimizerSpec, str]
@@ -134,7 +134,7 @@ def _optax_run(optimizer: OptimizerSpec, surface, start, lr, steps: int):
     return points
 
 
-@functools.lru_cache(maxsize=64)
+@program_cache(maxsize=64)
 def _program(optimizer: Optimizer, steps: int):
     """The jitted (lrs, starts) -> points program of one optimizer structure (cached)."""
 

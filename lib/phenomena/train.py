@@ -10,7 +10,6 @@ diverging learning rate is data, not a crash.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import sys
 import time
 from typing import Any, Callable, Mapping
@@ -24,7 +23,7 @@ from flax import nnx
 from phenomena.config import check
 from phenomena.optim import OptimizerSpec, make_optimizer
 from phenomena.probes import tree_norm
-from phenomena.runtime import shard_runs
+from phenomena.runtime import program_cache, shard_runs
 
 TRAIN_STREAM = 1  # fold_in index of each run key for batches and dropout (init uses 0)
 
@@ -141,7 +140,7 @@ def _no_metrics(model, data) -> dict:
     return {}
 
 
-@functools.lru_cache(maxsize=64)
+@program_cache(maxsize=64)
 def _programs(graphdef, loss_fn, evaluate, optimizer: OptimizerSpec, batch_size: int,
               eval_every: int, data_axis, hparam_names: tuple[str, ...]):
     """The jitted programs of `fit`, cached on everything that shapes them.

@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from phenomena import data, models, plots, selection, stats, train
@@ -118,7 +117,7 @@ def _splits(config: Config, keys) -> dict:
     train_split, val_split = jax.vmap(one)(train.run_streams(keys, SUBSET_STREAM),
                                            train.run_streams(keys, SPLIT_STREAM))
     # Every run reads the shared test set (the program's data carry a run axis).
-    test = jax.tree.map(lambda a: jnp.broadcast_to(a, (config.seeds, *a.shape)), full["test"])
+    test = data.per_run(full["test"], config.seeds)
     return {"train": train_split, "val": val_split, "test": test}
 
 

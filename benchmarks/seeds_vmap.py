@@ -29,20 +29,20 @@ STEPS = 1000
 
 def worker(seeds: int, repeats: int) -> None:
     """Train `seeds` seeds `repeats` times; print the wall time of the last repeat."""
-    from phenomena import runtime
+    from phenomena import losses, rng, runtime
 
     runtime.setup()
-    from phenomena import data, models, train
+    from phenomena import data, losses, models, rng, train
     from phenomena.models import MLPConfig
     from phenomena.train import TrainConfig
 
     splits = data.mnist1d_splits()
     config = TrainConfig(optimizer="adam", lr=1e-2, steps=STEPS, batch_size=100, eval_every=100)
     for _ in range(repeats):
-        keys = train.seed_keys(0, seeds)
+        keys = rng.seed_keys(0, seeds)
         graphdef, state = models.mlps(40, 10, MLPConfig(width=64, depth=3), keys)
         start = time.perf_counter()
-        history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config, keys,
+        history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config, keys,
                             progress=False)
         history.step_metrics["loss"].sum()  # results are on the host already: the run is done
         elapsed = time.perf_counter() - start
@@ -56,7 +56,7 @@ def _process(seeds: int, repeats: int = 1, cpu_devices: int | None = None) -> tu
     env = dict(os.environ)
     cache = tempfile.mkdtemp(prefix="phenomena-bench-cache-")
     # Share the generated dataset but not compiled programs.
-    from phenomena.data import cache_dir, mnist1d
+    from phenomena.paths import cache_dir, mnist1d
 
     mnist1d()
     shutil.copy(cache_dir() / "mnist1d_seed42.npz", cache)

@@ -58,7 +58,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from phenomena import data, gradient_noise, models, plots, stats, train
+from phenomena import curves, data, losses, models, plots, rng, stats, train
+from phenomena.probes import gradient_noise
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -171,7 +172,7 @@ def _mlps(config: Config, keys):
 
 
 def _training_loss(model, train_set):
-    return {"loss": train.cross_entropy(model, train_set)[0]}
+    return {"loss": losses.cross_entropy(model, train_set)[0]}
 
 
 def _train_each_batch_size(config: Config, train_set, keys):
@@ -180,7 +181,7 @@ def _train_each_batch_size(config: Config, train_set, keys):
     curves, finals = [], {}
     for batch_size in config.batch_sizes:
         settings = dataclasses.replace(config.train, batch_size=batch_size)
-        history = train.fit(graphdef, state, train.cross_entropy, train_set, settings, keys,
+        history = train.fit(graphdef, state, losses.cross_entropy, train_set, settings, keys,
                             evaluate=_training_loss, eval_data=train_set, name=f"B = {batch_size}")
         curves.append(history.evals["loss"])
         finals[batch_size] = history.state
@@ -188,8 +189,8 @@ def _train_each_batch_size(config: Config, train_set, keys):
 
 
 def _noise(config: Config, graphdef, states, train_set, keys) -> dict[str, np.ndarray]:
-    draw_keys = train.run_streams(keys, DRAW_STREAM)
-    measured = gradient_noise.noise_per_seed(graphdef, states, train.cross_entropy_loss, train_set,
+    draw_keys = rng.run_stream(keys, DRAW_STREAM)
+    measured = gradient_noise.noise_per_seed(graphdef, states, losses.cross_entropy_loss, train_set,
                                              draw_keys, tuple(config.noise_batches),
                                              config.noise_draws)
     return {k: np.asarray(v) for k, v in measured.items()}
@@ -240,7 +241,7 @@ def _landscape_data(config: Config, keys):
         dip = jnp.zeros(n).at[jax.random.permutation(k_dip, n)[:carriers]].set(n / carriers)
         return {"y": jax.random.normal(k_y, (n,)), "dip": dip}
 
-    return jax.vmap(one)(train.run_streams(keys, DRAW_STREAM))
+    return jax.vmap(one)(rng.run_stream(keys, DRAW_STREAM))
 
 
 def _position(model, _):
@@ -249,8 +250,8 @@ def _position(model, _):
 
 def _landscape_runs(config: Config):
     """θ trajectories (arm, run, step) for every batch size, same starts and data in each arm."""
-    keys = train.seed_keys(config.seed, config.seeds * config.starts_per_seed,
-                          stream=LANDSCAPE_KEYS)
+    keys = rng.seed_keys(config.seed, config.seeds * config.starts_per_seed,
+                          part=LANDSCAPE_KEYS)
     graphdef, state = models.create(
         lambda rngs: Position(config.dip_at, config.start_spread, rngs=rngs), keys)
     sets = _landscape_data(config, keys)
@@ -283,7 +284,7 @@ def _landscape_curves(config: Config, sets, grid) -> np.ndarray:
 def run(config: Config) -> Results:
     """Measure gradient noise, train every batch size to the target, run the landscape arms."""
     train_set = data.mnist1d_splits(train_size=config.train_size)["train"]
-    keys = train.seed_keys(config.seed, config.seeds)
+    keys = rng.seed_keys(config.seed, config.seeds)
     curves, steps, graphdef, init_state, finals = _train_each_batch_size(config, train_set, keys)
     noise = [_noise(config, graphdef, s, train_set, keys)
              for s in (init_state, finals[config.train.batch_size])]
@@ -318,7 +319,7 @@ def _steps_to_target(results: Results) -> np.ndarray:
     """Steps to the target loss, (batch, seed); NaN where a run never reached it."""
     steps = results.coords["step"]
     target = results.meta["target_loss"]
-    return np.stack([gradient_noise.steps_to_target(steps, results.sel("train_loss", batch=b), target)
+    return np.stack([curves.steps_to_target(steps, results.sel("train_loss", batch=b), target)
                      for b in results.coords["batch"]])
 
 
@@ -340,7 +341,7 @@ def claims(results: Results) -> list[stats.Verdict]:
     """Decide the three claims from the noise, the steps to target and the escape counts."""
     by_id = {c.id.split(".")[1]: c for c in CLAIMS}
     batches = results.coords["noise_batch"]
-    slopes = {p: stats.mean_ci(gradient_noise.loglog_slope(batches, results.sel("noise", point=p)))
+    slopes = {p: stats.mean_ci(curves.loglog_slope(batches, results.sel("noise", point=p)))
               for p in POINTS}
     worst = max(POINTS, key=lambda p: abs(slopes[p].mean + 1))
     noise_holds = all(slopes[p].low >= -1.2 and slopes[p].high <= -0.8 for p in POINTS)
@@ -349,7 +350,7 @@ def claims(results: Results) -> list[stats.Verdict]:
     sizes = np.asarray(results.coords["batch"], np.float64)
     steps = _steps_to_target(results)
     reached = bool(np.all(np.isfinite(steps)))
-    step_slope = stats.mean_ci(gradient_noise.loglog_slope(sizes, steps.T))
+    step_slope = stats.mean_ci(curves.loglog_slope(sizes, steps.T))
     fewer_steps = stats.mean_ci(steps[0] / steps[-1])
     more_examples = stats.mean_ci(steps[-1] * sizes[-1] / (steps[0] * sizes[0]))
     mean_steps = _mean_over_seeds(steps)

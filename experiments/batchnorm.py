@@ -41,9 +41,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from phenomena import data, models, plots, stats, train
+from phenomena import data, losses, models, plots, stats, train
 from phenomena.config import check
-from phenomena.covariate_shift import linear_output_moments, moment_shift
+from phenomena.probes.covariate_shift import linear_output_moments, moment_shift
 from phenomena.models import MLPConfig
 from phenomena.results import Results
 from phenomena.stats import Claim, decide
@@ -162,7 +162,7 @@ def _probe_moments(model, probe) -> dict:
 def _final_accuracies(graphdef, state, splits):
     """Train and test accuracy of every run's final net, in evaluation mode: (runs,) each."""
     def one(s):
-        metrics = train.classification_metrics(nnx.merge(graphdef, s), splits)
+        metrics = losses.classification_metrics(nnx.merge(graphdef, s), splits)
         return metrics["train/accuracy"], metrics["test/accuracy"]
     return jax.vmap(one)(state)
 
@@ -174,8 +174,8 @@ def _sweep(config: Config, activation: str, init: str, norm: str, lrs, splits):
                       norm=norm)
     inputs = splits["train"]["x"].shape[1]
     graphdef, state = models.mlps(inputs, CLASSES, model, sweep.keys())
-    history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train,
-                        sweep.keys(), hparams={"learning_rate": sweep.per_run()},
+    history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.train,
+                        sweep.keys(), hparams={"learning_rate": sweep.run_values()},
                         evaluate=_probe_moments, eval_data=splits["probe"],
                         name=f"{activation} {norm}")
     return sweep, graphdef, history

@@ -44,7 +44,8 @@ import numpy as np
 from flax import nnx
 from scipy.optimize import linear_sum_assignment
 
-from phenomena import curvature, data, models, plots, slices, stats, train
+from phenomena import data, losses, models, plots, rng, stats, train
+from phenomena.probes import curvature, slices
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -153,14 +154,14 @@ def _loss_of_params(model, batch, l2: float = 0.0):
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
 
     def loss(p):
-        value = train.cross_entropy_loss(nnx.merge(graphdef, p, rest, copy=True), batch)
+        value = losses.cross_entropy_loss(nnx.merge(graphdef, p, rest, copy=True), batch)
         return value + 0.5 * l2 * sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
 
     return loss, params
 
 
 def _training_loss(model, batch) -> dict:
-    return {"train/loss": train.cross_entropy_loss(model, batch)}
+    return {"train/loss": losses.cross_entropy_loss(model, batch)}
 
 
 def alphas(config: Config) -> np.ndarray:
@@ -195,7 +196,7 @@ def _lines(graphdef, init_state, final_state, batch, l2: float, grid) -> tuple[n
 def _fit_logistic(config: Config, batch, keys):
     graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, MLPConfig(depth=0, init="lecun_normal"), keys)
     spec = config.logistic_train.spec(decoupled_decay=True)
-    history = train.fit(graphdef, state, train.cross_entropy, batch, config.logistic_train, keys,
+    history = train.fit(graphdef, state, losses.cross_entropy, batch, config.logistic_train, keys,
                         hparams={"weight_decay": config.l2}, optimizer=spec,
                         evaluate=_training_loss, eval_data=batch, name="logistic regression")
     return graphdef, state, history
@@ -204,7 +205,7 @@ def _fit_logistic(config: Config, batch, keys):
 def _fit_mlp(config: Config, batch, keys):
     model = MLPConfig(width=config.width, depth=config.depth, activation="relu", init="he_normal")
     graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, model, keys)
-    history = train.fit(graphdef, state, train.cross_entropy, batch, config.mlp_train, keys,
+    history = train.fit(graphdef, state, losses.cross_entropy, batch, config.mlp_train, keys,
                         evaluate=CurvatureProbe(config.lanczos_iterations), eval_data=batch,
                         name="MLP")
     return graphdef, state, history
@@ -286,7 +287,7 @@ def run(config: Config) -> Results:
     # Two inits per seed: the seeds' `seeds` disjoint pairs are the independent units of every
     # pair statistic, so pair CIs rest on as many units as the per-seed ones.
     inits = 2 * config.seeds
-    keys = train.seed_keys(config.seed, inits)
+    keys = rng.seed_keys(config.seed, inits)
     grid = alphas(config)
     fits = {"logistic regression": (_fit_logistic(config, batch, keys), config.l2, 0),
             "MLP": (_fit_mlp(config, batch, keys), 0.0, config.depth)}

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import augment, data, models, plots, stats, train
+from phenomena import augment, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -92,7 +92,7 @@ def _subsets(config: Config, seed_keys: jax.Array, train_set: dict) -> dict:
     125) and sizes differ only in how much data they add.
     """
     total = train_set["y"].shape[0]
-    subset_keys = train.run_streams(seed_keys, SUBSET_STREAM)
+    subset_keys = rng.run_stream(seed_keys, SUBSET_STREAM)
     runs = []
     for n in config.sizes:
         runs.append(jax.vmap(lambda k, n=n: data.repeat_to(data.random_subset(train_set, k, n), total))(
@@ -106,14 +106,14 @@ def run(config: Config) -> Results:
     sweep = train.Sweep(config.sizes, config.seeds, config.seed)
     keys = sweep.keys()  # the same init and batch stream for every size and both arms
     subsets = _subsets(config, keys[:config.seeds], splits["train"])
-    test = data.per_run(splits["test"], sweep.runs)
+    test = data.same_for_every_run(splits["test"], sweep.runs)
     graphdef, state = models.mlps(40, 10, MLPConfig(width=config.width, depth=config.depth), keys)
-    losses = {"plain": train.cross_entropy,
-              "augmented": augment.augmented(train.cross_entropy, config.augmentation())}
+    losses = {"plain": losses.cross_entropy,
+              "augmented": augment.augmented(losses.cross_entropy, config.augmentation())}
     curves = {}
     for arm in ARMS:
         history = train.fit(graphdef, state, losses[arm], subsets, config.train, keys,
-                            evaluate=train.classification_metrics,
+                            evaluate=losses.classification_metrics,
                             eval_data={"train": subsets, "test": test}, data_axis=0, name=arm)
         curves[arm] = {split: sweep.unflatten(history.evals[f"{split}/accuracy"])
                        for split in ("train", "test")}

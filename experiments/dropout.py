@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from phenomena import data, models, plots, stats, train
+from phenomena import curves, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -88,8 +88,8 @@ def _fit_rate(config: Config, rate: float, splits, keys):
     """Train one dropout rate's nets (all seeds in one program)."""
     model = dataclasses.replace(config.model, dropout=rate)
     graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, model, keys)
-    history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train, keys,
-                        evaluate=train.classification_metrics, eval_data=splits,
+    history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.train, keys,
+                        evaluate=losses.classification_metrics, eval_data=splits,
                         name=f"dropout {rate}")
     return graphdef, history
 
@@ -116,7 +116,7 @@ def _mode_differences(graphdef, state, x, keys):
 def run(config: Config) -> Results:
     """Train every rate, record the accuracy curves, then probe the rate-0.5 nets' two modes."""
     splits = data.mnist1d_splits(train_size=config.train_size)
-    keys = train.seed_keys(config.seed, config.seeds, stream=1)
+    keys = rng.seed_keys(config.seed, config.seeds, part=1)
     curves = {"train_accuracy": [], "test_accuracy": [], "train_loss": [], "test_loss": []}
     for rate in config.rates:
         graphdef, history = _fit_rate(config, rate, splits, keys)
@@ -125,7 +125,7 @@ def run(config: Config) -> Results:
             curves[name].append(history.evals[f"{split}/{metric}"])
         if rate == CLAIM_RATE:
             eval_diff, train_differs = _mode_differences(
-                graphdef, history.state, splits["test"]["x"], train.run_streams(keys, KEY_STREAM))
+                graphdef, history.state, splits["test"]["x"], rng.run_stream(keys, KEY_STREAM))
 
     results = Results()
     for name, values in curves.items():

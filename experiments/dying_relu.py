@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from phenomena import data, models, plots, stats, train
+from phenomena import data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.probes import dead_mask
@@ -125,7 +125,7 @@ def _born_dead(config: Config, activation: str, inputs: jax.Array):
     dead layer among the first L, and the output of a depth-L net (a linear head on layer L)
     is constant when layer L's activations are. The same inits serve every activation.
     """
-    keys = train.seed_keys(config.seed, config.inits, stream=BORN_STREAM)
+    keys = rng.seed_keys(config.seed, config.inits, part=BORN_STREAM)
     model = MLPConfig(width=config.born_width, depth=max(config.born_depths),
                       activation=activation, init="he_normal")
     graphdef, state = models.mlps(1, 1, model, keys)
@@ -175,7 +175,7 @@ _kill_program = jax.jit(jax.vmap(kill_units, in_axes=(None, 0, None, 0, 0, None)
 def _dead_and_accuracy(model, splits):
     _, aux = model(splits["train"]["x"])
     dead = jnp.stack([dead_mask(z) for z in aux["preacts"]]).astype(jnp.float32)
-    return {"dead": dead, **train.classification_metrics(model, {"test": splits["test"]})}
+    return {"dead": dead, **losses.classification_metrics(model, {"test": splits["test"]})}
 
 
 def _bias_shift(config: Config, activation: str, splits):
@@ -186,9 +186,9 @@ def _bias_shift(config: Config, activation: str, splits):
     model = MLPConfig(width=config.width, depth=config.depth, activation=activation, init="he_normal")
     graphdef, state = models.mlps(40, 10, model, keys)
     state = _kill_program(graphdef, state, splits["train"]["x"],
-                          train.run_streams(keys, KILL_STREAM), sweep.per_run(),
+                          rng.run_stream(keys, KILL_STREAM), sweep.run_values(),
                           config.margin)
-    history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train, keys,
+    history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.train, keys,
                         evaluate=_dead_and_accuracy, eval_data=splits, name=LABELS[activation])
     dead = history.evals["dead"]  # (runs, evals, layers, width); NaN for diverged runs
     first, last = dead[:, 0], dead[:, -1]

@@ -32,7 +32,7 @@ import dataclasses
 import jax
 import numpy as np
 
-from phenomena import data, models, plots, selection, stats, train
+from phenomena import curves, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -114,20 +114,20 @@ def _splits(config: Config, keys) -> dict:
         pool = data.random_subset(full["train"], subset_key, config.pool)
         return data.split_validation(pool, split_key, config.val_size)
 
-    train_split, val_split = jax.vmap(one)(train.run_streams(keys, SUBSET_STREAM),
-                                           train.run_streams(keys, SPLIT_STREAM))
+    train_split, val_split = jax.vmap(one)(rng.run_stream(keys, SUBSET_STREAM),
+                                           rng.run_stream(keys, SPLIT_STREAM))
     # Every run reads the shared test set (the program's data carry a run axis).
-    test = data.per_run(full["test"], config.seeds)
+    test = data.same_for_every_run(full["test"], config.seeds)
     return {"train": train_split, "val": val_split, "test": test}
 
 
 def run(config: Config) -> Results:
     """Train every seed once, recording train/validation/test curves at every evaluation."""
-    keys = train.seed_keys(config.seed, config.seeds)
+    keys = rng.seed_keys(config.seed, config.seeds)
     splits = _splits(config, keys)
     graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, config.model, keys)
-    history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train, keys,
-                        evaluate=train.classification_metrics, eval_data=splits, data_axis=0,
+    history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.train, keys,
+                        evaluate=losses.classification_metrics, eval_data=splits, data_axis=0,
                         name="overfitting net")
     results = Results()
     for split in SPLITS:
@@ -141,13 +141,13 @@ def run(config: Config) -> Results:
 def _patience_rule(results: Results, patience: int) -> dict:
     """Where a patience rule would stop, the model it keeps, and that model's test loss."""
     val = results["val_loss"]
-    stop = selection.first_stall(val, patience)
-    kept = selection.best_step_until(val, stop)
+    stop = curves.first_stall(val, patience)
+    kept = curves.best_step_until(val, stop)
     steps = np.asarray(results.coords["step"])
     return {"patience_evaluations": patience,
             "stop_step": stats.mean_ci(steps[stop]),
             "fraction_of_steps_trained": stats.mean_ci(steps[stop] / steps[-1]),
-            "test_loss_of_kept_model": stats.mean_ci(selection.value_at(results["test_loss"], kept))}
+            "test_loss_of_kept_model": stats.mean_ci(curves.value_at(results["test_loss"], kept))}
 
 
 def claims(results: Results) -> list[stats.Verdict]:
@@ -155,15 +155,15 @@ def claims(results: Results) -> list[stats.Verdict]:
     by_id = {c.id.split(".")[1]: c for c in CLAIMS}
     steps = np.asarray(results.coords["step"])
     val, test = results["val_loss"], results["test_loss"]
-    best = selection.best_step(val)
-    val_min = selection.value_at(val, best)
+    best = curves.best_step(val)
+    val_min = curves.value_at(val, best)
     inside = bool(np.all((best > 0) & (best < val.shape[-1] - 1)))
     rise = stats.mean_ci(val[:, -1] - val_min)
     fall = stats.mean_ci(val[:, 0] - val_min)
 
-    test_at_best = selection.value_at(test, best)
+    test_at_best = curves.value_at(test, best)
     difference = stats.paired_diff_ci(test_at_best, test[:, -1])
-    accuracy_difference = stats.paired_diff_ci(selection.value_at(results["test_accuracy"], best),
+    accuracy_difference = stats.paired_diff_ci(curves.value_at(results["test_accuracy"], best),
                                                results["test_accuracy"][:, -1])
     patience = results.meta.get("patience", CONFIG.patience)
     return [
@@ -181,19 +181,19 @@ def claims(results: Results) -> list[stats.Verdict]:
         decide(by_id["early_stop_accuracy"], accuracy_difference.above(-EPSILON_ACCURACY),
                "test accuracy at best-validation-loss step - at last step", accuracy_difference,
                epsilon=EPSILON_ACCURACY,
-               test_accuracy_at_best=stats.mean_ci(selection.value_at(results["test_accuracy"], best)),
+               test_accuracy_at_best=stats.mean_ci(curves.value_at(results["test_accuracy"], best)),
                test_accuracy_at_last=stats.mean_ci(results["test_accuracy"][:, -1]),
                selected_by_val_accuracy_minus_last=stats.paired_diff_ci(
-                   selection.value_at_best(results["val_accuracy"], results["test_accuracy"], "max"),
+                   curves.value_at_best(results["val_accuracy"], results["test_accuracy"], "max"),
                    results["test_accuracy"][:, -1]),
-               best_val_accuracy_step=stats.mean_ci(steps[selection.best_step(results["val_accuracy"], "max")])),
+               best_val_accuracy_step=stats.mean_ci(steps[curves.best_step(results["val_accuracy"], "max")])),
     ]
 
 
 def plot(results: Results) -> dict:
     """Loss and accuracy curves of the three splits with the selected steps marked."""
     steps = np.asarray(results.coords["step"])
-    best_steps = steps[selection.best_step(results["val_loss"])]
+    best_steps = steps[curves.best_step(results["val_loss"])]
     fig, axes = plots.figure(ncols=2)
     for ax, metric in ((axes[0, 0], "loss"), (axes[0, 1], "accuracy")):
         # Validation last and dashed: it runs on top of the test curve and would hide under it.

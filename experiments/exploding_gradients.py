@@ -37,11 +37,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from phenomena import models, plots, recurrent, stats, train
+from phenomena import losses, models, plots, rng, stats, train
+from phenomena.models import rnn as recurrent
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.probes import bias_grad_norms_per_seed
-from phenomena.recurrent import RNNConfig
+from phenomena.models import RNNConfig
 from phenomena.results import Results
 from phenomena.stats import Claim, decide
 from phenomena.train import TrainConfig
@@ -161,7 +162,7 @@ def _linear_mlps(config: Config, init: str, gain: float, keys):
 
 
 def _regression_loss(model, batch) -> jax.Array:
-    return train.squared_error(model, batch)[0]
+    return losses.squared_error(model, batch)[0]
 
 
 def _train_loss(model, regression) -> dict:
@@ -170,7 +171,7 @@ def _train_loss(model, regression) -> dict:
 
 def _mlp_gradient_profiles(config: Config, regression) -> np.ndarray:
     """‖∂L/∂b_l‖ at init for g, 1 and orthogonal: (init, seed, layer)."""
-    keys = train.seed_keys(config.seed, config.seeds)
+    keys = rng.seed_keys(config.seed, config.seeds)
     profiles = []
     for init, gain in (("lecun_normal", config.gain), ("lecun_normal", 1.0), ("orthogonal", 1.0)):
         graphdef, state = _linear_mlps(config, init, gain, keys)
@@ -182,7 +183,7 @@ def _train_all(config: Config, regression):
     """Every variant x seed in one `fit`: (variant, seed, eval) losses and divergence steps."""
     table = variants(config)
     sweep = train.Sweep(tuple(range(len(table))), config.seeds, config.seed)
-    seed_keys = train.seed_keys(config.seed, config.seeds)
+    seed_keys = rng.seed_keys(config.seed, config.seeds)
     graphdefs, states = zip(*(_linear_mlps(config, v.init, v.gain, seed_keys) for v in table))
     # The initializer only shapes the draws, not the graph: every variant's state fits one
     # graphdef, so all variants train in one program (each from the same draws per seed).
@@ -190,7 +191,7 @@ def _train_all(config: Config, regression):
     graphdef = graphdefs[0]
     state = jax.tree.map(lambda *xs: jnp.concatenate(xs), *states)
     clip_norm = jnp.repeat(jnp.asarray([v.clip_norm for v in table], jnp.float32), config.seeds)
-    history = train.fit(graphdef, state, train.squared_error, regression, config.train, sweep.keys(),
+    history = train.fit(graphdef, state, losses.squared_error, regression, config.train, sweep.keys(),
                         hparams={"clip_norm": clip_norm}, optimizer=config.train.spec(clip=True),
                         evaluate=_train_loss, eval_data=regression, name="linear MLP, SGD")
     return (sweep.unflatten(history.evals["loss"]), history.eval_steps,
@@ -202,7 +203,7 @@ def _rnn_gradient_profiles(config: Config) -> tuple[np.ndarray, list[str]]:
     key = jax.random.fold_in(jax.random.key(config.seed), DATA_STREAM + 1)
     x = jax.random.normal(key, (config.rnn_batch, config.rnn_steps, 1))
     task = {"x": x, "y": x[:, 0, :]}  # recall the first input at the end
-    keys = train.seed_keys(config.seed, config.seeds, stream=1)
+    keys = rng.seed_keys(config.seed, config.seeds, part=1)
     rnns = {f"linear, radius {config.gain:g}": RNNConfig(config.rnn_hidden, "identity", config.gain),
             "linear, radius 1": RNNConfig(config.rnn_hidden, "identity", 1.0),
             f"tanh, radius {config.gain:g}": RNNConfig(config.rnn_hidden, "tanh", config.gain)}

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import data, models, plots, stats, train
+from phenomena import data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.optim import PathMask
@@ -148,7 +148,7 @@ TASKS = ("linear", "linear with outliers", "logistic")
 
 def _datasets(config: Config, keys: jax.Array, task: str):
     """One sparse regression dataset per key: plain, with outlying targets, or as 0/1 labels."""
-    keys = train.run_streams(keys, DATA_STREAM)
+    keys = rng.run_stream(keys, DATA_STREAM)
     sets = jax.vmap(lambda k: data.sparse_linear_regression(k, config.n, config.p, config.k,
                                                             config.noise))(keys)
     if task == "logistic":
@@ -177,8 +177,8 @@ def _fit(config: Config, penalty: str, strengths, task: str = "linear"):
     linear = MLPConfig(depth=0, bias=False, init="lecun_normal")
     graphdef, state = models.mlps(config.p, 1, linear, keys)
     settings = config.logistic_train if task == "logistic" else config.train
-    loss = train.binary_cross_entropy if task == "logistic" else train.squared_error
-    spec, hparams = _penalty(settings, penalty, sweep.per_run())
+    loss = losses.binary_cross_entropy if task == "logistic" else losses.squared_error
+    spec, hparams = _penalty(settings, penalty, sweep.run_values())
     history = train.fit(graphdef, state, loss, {"x": sets["x"], "y": sets["y"]}, settings, keys,
                         hparams=hparams, optimizer=spec, data_axis=0, name=f"{penalty}, {task}")
     weights = np.array(history.state["head"]["kernel"][...])[..., 0]  # a writable copy
@@ -198,18 +198,18 @@ def _noisy_mnist1d(config: Config):
 
 
 def _test_accuracy(model, splits):
-    return train.classification_metrics(model, {"test": splits["test"]})
+    return losses.classification_metrics(model, {"test": splits["test"]})
 
 
 def _fit_mlp(config: Config, penalty: str, splits):
     """Per (strength, seed): inputs pruned whole, share of each input's weights at 0, test accuracy."""
-    sweep = train.Sweep(config.mlp_strengths, config.seeds, config.seed, stream=1)
+    sweep = train.Sweep(config.mlp_strengths, config.seeds, config.seed, part=1)
     keys = sweep.keys()
     graphdef, state = models.mlps(splits["train"]["x"].shape[1], 10,
                                   MLPConfig(width=config.mlp_width, depth=1), keys)
-    spec, hparams = _penalty(config.mlp_train, penalty, sweep.per_run(),
+    spec, hparams = _penalty(config.mlp_train, penalty, sweep.run_values(),
                              mask=PathMask("['hidden'][0]['kernel']"))
-    history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.mlp_train,
+    history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.mlp_train,
                         keys, hparams=hparams, optimizer=spec, evaluate=_test_accuracy,
                         eval_data=splits, name=f"MLP {penalty}")
     kernel = np.asarray(history.state["hidden"][0]["kernel"][...])  # (runs, inputs, width)

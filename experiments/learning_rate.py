@@ -29,7 +29,7 @@ import dataclasses
 
 import numpy as np
 
-from phenomena import data, models, plots, stats, train
+from phenomena import data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -128,12 +128,12 @@ def _model(config: Config, keys):
 
 
 def _train_metrics(model, splits) -> dict:
-    return train.classification_metrics(model, splits)
+    return losses.classification_metrics(model, splits)
 
 
 def _fit(config: Config, splits, keys, rates, optimizer, name: str) -> train.History:
     graphdef, state = _model(config, keys)
-    return train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train, keys,
+    return train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.train, keys,
                      hparams={"learning_rate": rates}, optimizer=optimizer,
                      evaluate=_train_metrics, eval_data=splits, name=name)
 
@@ -148,7 +148,7 @@ def run(config: Config) -> Results:
     """The constant-rate sweep, then warmup + cosine at the sweep's best rate."""
     splits = data.mnist1d_splits()
     sweep = train.Sweep(config.rates, config.seeds, config.seed)
-    history = _fit(config, splits, sweep.keys(), sweep.per_run(), config.train.spec(), "SGD, LR grid")
+    history = _fit(config, splits, sweep.keys(), sweep.run_values(), config.train.spec(), "SGD, LR grid")
     loss = sweep.unflatten(history.evals["train/loss"])
     diverged_at = sweep.unflatten(history.diverged_at)
     best = _best_rate(loss[:, :, -1], diverged_at >= 0)
@@ -157,7 +157,7 @@ def run(config: Config) -> Results:
     schedule = config.train.spec(schedule="warmup_cosine",
                                  warmup_steps=int(config.warmup_fraction * config.train.steps),
                                  decay_steps=config.train.steps)
-    scheduled = _fit(config, splits, train.seed_keys(config.seed, config.seeds),
+    scheduled = _fit(config, splits, rng.seed_keys(config.seed, config.seeds),
                      config.rates[best], schedule, f"SGD, warmup + cosine at {config.rates[best]:g}")
 
     results = Results(meta={"best_rate": config.rates[best], "chance_loss": CHANCE_LOSS})

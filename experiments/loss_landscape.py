@@ -51,7 +51,8 @@ from flax import nnx
 from matplotlib.colors import LogNorm
 from scipy.signal import find_peaks
 
-from phenomena import curvature, data, models, plots, slices, stats, train
+from phenomena import curves, data, losses, models, plots, rng, stats, train
+from phenomena.probes import curvature, slices
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -148,7 +149,7 @@ def count_local_minima(curve: np.ndarray, prominence: float) -> int:
 def _loss_at(graphdef, rest, batch):
     """The training loss as a function of the parameters alone (what curvature/slices take)."""
     def loss(params):
-        return train.cross_entropy_loss(nnx.merge(graphdef, params, rest), batch)
+        return losses.cross_entropy_loss(nnx.merge(graphdef, params, rest), batch)
     return loss
 
 
@@ -183,13 +184,13 @@ def _contours(graphdef, state, batch, key, points: int):
 
 def _measure_variant(config: Config, residual: bool, label: str, splits, batch):
     """Train one variant for every seed, then probe its solutions."""
-    keys = train.seed_keys(config.seed, config.seeds)
+    keys = rng.seed_keys(config.seed, config.seeds)
     model = MLPConfig(width=config.width, depth=config.depth, activation="relu", init="he_normal",
                       norm="layer", residual=residual)
     graphdef, state = models.mlps(40, 10, model, keys)
-    history = train.fit(graphdef, state, train.cross_entropy, splits["train"], config.train, keys,
-                        evaluate=train.classification_metrics, eval_data=splits, name=label)
-    probe_keys = train.run_streams(keys, PROBE_STREAM)
+    history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.train, keys,
+                        evaluate=losses.classification_metrics, eval_data=splits, name=label)
+    probe_keys = rng.run_stream(keys, PROBE_STREAM)
     low, high, curves = _probe(graphdef, history.state, batch, probe_keys, config.lanczos_iterations,
                                config.directions, config.slice_points)
     first = slice(0, config.contour_seeds)

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import data, models, plots, stats, surfaces, train
+from phenomena import curves, data, losses, models, plots, stats, surfaces, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.optim import OptimizerSpec
@@ -230,9 +230,9 @@ def _net_sweeps(config: Config, splits) -> tuple[np.ndarray, np.ndarray]:
     curves = []
     for label, name in NET_OPTIMIZERS.items():
         settings = dataclasses.replace(config.train, optimizer=name)
-        history = train.fit(graphdef, state, train.cross_entropy, splits["train"], settings,
-                            sweep.keys(), hparams={"learning_rate": sweep.per_run()},
-                            evaluate=train.classification_metrics, eval_data=eval_data, name=label)
+        history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], settings,
+                            sweep.keys(), hparams={"learning_rate": sweep.run_values()},
+                            evaluate=losses.classification_metrics, eval_data=eval_data, name=label)
         curves.append(sweep.unflatten(history.evals["train/loss"]))
     return np.stack(curves), history.eval_steps
 

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import data, models, plots, stats, train
+from phenomena import curves, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -137,8 +137,8 @@ CLAIMS = [
 def _fit(model: MLPConfig, settings: TrainConfig, train_data: dict, test: dict, keys, name: str):
     """Train one net per run on its own training set; record train and test curves."""
     graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, model, keys)
-    return train.fit(graphdef, state, train.cross_entropy, train_data, settings, keys,
-                     evaluate=train.classification_metrics,
+    return train.fit(graphdef, state, losses.cross_entropy, train_data, settings, keys,
+                     evaluate=losses.classification_metrics,
                      eval_data={"train": train_data, "test": test}, data_axis=0, name=name)
 
 
@@ -151,18 +151,18 @@ def _memorization(config: Config, subset: dict, test: dict, keys) -> train.Histo
     """True- and random-labelled copies of each seed's subset, trained in one program."""
     random_labels = jax.vmap(lambda key: jax.random.randint(
         key, (config.train_size,), 0, data.MNIST1D_CLASSES, subset["y"].dtype))(
-        train.run_streams(keys, LABEL_STREAM))
+        rng.run_stream(keys, LABEL_STREAM))
     both = {"x": jnp.concatenate([subset["x"], subset["x"]]),
             "y": jnp.concatenate([subset["y"], random_labels])}
     runs = 2 * config.seeds
-    return _fit(config.model, config.memorize, both, data.per_run(test, runs),
+    return _fit(config.model, config.memorize, both, data.same_for_every_run(test, runs),
                 jnp.concatenate([keys, keys]), "memorization")
 
 
 def _capacity(config: Config, subset: dict, test: dict, keys) -> list[train.History]:
     """One fit per width on the true-labelled subsets of the memorization part."""
     return [_fit(dataclasses.replace(config.model, width=width), config.train, subset,
-                 data.per_run(test, config.seeds), keys, f"width {width}")
+                 data.same_for_every_run(test, config.seeds), keys, f"width {width}")
             for width in config.widths]
 
 
@@ -170,21 +170,21 @@ def _data_sizes(config: Config, full: dict, test: dict, keys) -> train.History:
     """Every (size, seed) pair in one program, each subset repeated to the largest size."""
     sweep = train.Sweep(config.sizes, config.seeds, config.seed)
     run_keys = sweep.keys()
-    subset_keys = train.run_streams(keys, SUBSET_STREAM)
+    subset_keys = rng.run_stream(keys, SUBSET_STREAM)
     parts = [jax.vmap(lambda key, n=n: data.repeat_to(data.random_subset(full, key, n), config.sizes[-1]))(subset_keys)
              for n in config.sizes]
     train_data = jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
     model = dataclasses.replace(config.model, width=config.size_width)
-    return _fit(model, config.sizes_train, train_data, data.per_run(test, sweep.runs), run_keys, "sizes")
+    return _fit(model, config.sizes_train, train_data, data.same_for_every_run(test, sweep.runs), run_keys, "sizes")
 
 
 def run(config: Config) -> Results:
     """Train the three parts and record train/test accuracy curves with a seed axis."""
     splits = data.mnist1d_splits()
     full, test = splits["train"], splits["test"]
-    keys = train.seed_keys(config.seed, config.seeds)
+    keys = rng.seed_keys(config.seed, config.seeds)
 
-    subset = _subsets(full, train.run_streams(keys, SUBSET_STREAM), config.train_size)
+    subset = _subsets(full, rng.run_stream(keys, SUBSET_STREAM), config.train_size)
     memo = _memorization(config, subset, test, keys)
     widths = _capacity(config, subset, test, keys)
     sizes = _data_sizes(config, full, test, keys)

@@ -35,7 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from phenomena import costs, curvature, plots, stats, surfaces, train
+from phenomena import plots, rng, stats, surfaces
+from phenomena.probes import costs, curvature
 from phenomena.config import check
 from phenomena.results import Results
 from phenomena.stats import Claim, decide
@@ -276,7 +277,7 @@ def _per_iteration_costs(problem_name: str, config: Config, p: int, key) -> np.n
 
 def run(config: Config) -> Results:
     """Iterations to tolerance and cost per iteration of Newton and GD, at every p."""
-    keys = jax.vmap(lambda k: jax.random.fold_in(k, DATA_STREAM))(train.seed_keys(config.seed, config.seeds))
+    keys = jax.vmap(lambda k: jax.random.fold_in(k, DATA_STREAM))(rng.seed_keys(config.seed, config.seeds))
     iterations = np.zeros((len(PROBLEMS), len(config.dims), len(METHODS), config.seeds))
     reference_grad = np.zeros((len(PROBLEMS), len(config.dims), config.seeds))
     per_iteration = np.zeros((len(PROBLEMS), len(config.dims), len(METHODS), 2))

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import data, models, plots, stats, train
+from phenomena import data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import CNNConfig, MLPConfig
 from phenomena.optim import PathMask
@@ -125,8 +125,8 @@ CLAIMS = [
 def _pretrain(config: Config, source, keys):
     """Train one source net per seed on digits 0-4; return its final state and test accuracy."""
     graphdef, state = config.networks(len(SOURCE_DIGITS), keys)
-    history = train.fit(graphdef, state, train.cross_entropy, source["train"], config.source, keys,
-                        evaluate=train.classification_metrics, eval_data={"test": source["test"]},
+    history = train.fit(graphdef, state, losses.cross_entropy, source["train"], config.source, keys,
+                        evaluate=losses.classification_metrics, eval_data={"test": source["test"]},
                         name="source")
     return history.state, history.evals["test/accuracy"][:, -1]
 
@@ -135,7 +135,7 @@ def _target_sets(config: Config, target_train, keys):
     """Each (size, seed) run's examples, tiled to 5 x largest size: dict of (runs, pool, ...)."""
     largest = config.per_class[-1]
     order = jax.vmap(lambda k: per_class_indices(target_train["y"], k, len(TARGET_DIGITS), largest))(
-        train.run_streams(keys, SUBSET_STREAM))  # (seed, class, largest)
+        rng.run_stream(keys, SUBSET_STREAM))  # (seed, class, largest)
     index = jnp.concatenate([
         jnp.tile(order[:, :, :n].reshape(config.seeds, -1), (1, largest // n))
         for n in config.per_class])  # (size * seed, pool): size-major
@@ -152,8 +152,8 @@ def run(config: Config) -> Results:
     splits = data.mnist1d_splits()
     source = {name: data.select_classes(split, SOURCE_DIGITS) for name, split in splits.items()}
     target = {name: data.select_classes(split, TARGET_DIGITS) for name, split in splits.items()}
-    source_keys = train.seed_keys(config.seed, config.seeds)
-    target_keys = train.seed_keys(config.seed, config.seeds, stream=TARGET_STREAM)
+    source_keys = rng.seed_keys(config.seed, config.seeds)
+    target_keys = rng.seed_keys(config.seed, config.seeds, part=TARGET_STREAM)
     pretrained, source_accuracy = _pretrain(config, source, source_keys)
 
     graphdef, fresh = config.networks(len(TARGET_DIGITS), target_keys)
@@ -168,10 +168,10 @@ def run(config: Config) -> Results:
         runs = arms * sizes * config.seeds
         start = jax.tree.map(lambda *a: jnp.concatenate(a),
                              *[_repeat_runs(state, sizes) for state in initial_states])
-        test = data.per_run({"test": target["test"]}, runs)
-        history = train.fit(graphdef, start, train.cross_entropy, _repeat_runs(target_sets, arms),
+        test = data.same_for_every_run({"test": target["test"]}, runs)
+        history = train.fit(graphdef, start, losses.cross_entropy, _repeat_runs(target_sets, arms),
                             config.target, _repeat_runs(target_keys, arms * sizes),
-                            optimizer=optimizer, evaluate=train.classification_metrics,
+                            optimizer=optimizer, evaluate=losses.classification_metrics,
                             eval_data=test, data_axis=0, name=name)
         accuracy = history.evals["test/accuracy"][:, -1]
         return 100 * accuracy.reshape(arms, sizes, config.seeds)

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import data, models, plots, stats, train
+from phenomena import curves, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.probes import bias_grad_norms_per_seed
@@ -98,7 +98,7 @@ def _init_gradients(config: Config, batch) -> np.ndarray:
     Computed in float64: a depth-100 sigmoid net's first-layer gradient (~0.25^99 ≈ 1e-60)
     is below float32's range, where it would read as an exact 0.
     """
-    keys = train.seed_keys(config.seed, config.seeds)
+    keys = rng.seed_keys(config.seed, config.seeds)
     max_depth = max(config.depths)
     norms = np.full((len(COMBOS), len(config.depths), config.seeds, max_depth), np.nan)
     with jax.enable_x64(True):
@@ -109,21 +109,21 @@ def _init_gradients(config: Config, batch) -> np.ndarray:
                                   dtype="float64")
                 graphdef, state = models.mlps(40, 10, model, keys)
                 norms[c, d, :, :depth] = bias_grad_norms_per_seed(
-                    graphdef, state, train.cross_entropy_loss, batch)
+                    graphdef, state, losses.cross_entropy_loss, batch)
     return norms
 
 
 def _training_curves(config: Config, splits) -> tuple[np.ndarray, np.ndarray]:
     """Training loss at each evaluation step: (variant, seed, step)."""
-    keys = train.seed_keys(config.seed, config.seeds, stream=1)
+    keys = rng.seed_keys(config.seed, config.seeds, part=1)
     curves = []
     for label, activation, init, optimizer in TRAINED:
         model = MLPConfig(width=config.width, depth=config.train_depth, activation=activation, init=init)
         graphdef, state = models.mlps(40, 10, model, keys)
         lr = config.train.lr if optimizer == "sgd" else config.adam_lr
         settings = dataclasses.replace(config.train, optimizer=optimizer, lr=lr)
-        history = train.fit(graphdef, state, train.cross_entropy, splits["train"], settings, keys,
-                            evaluate=train.classification_metrics, eval_data={"train": splits["train"]},
+        history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], settings, keys,
+                            evaluate=losses.classification_metrics, eval_data={"train": splits["train"]},
                             name=label)
         curves.append(history.evals["train/loss"])
     return np.stack(curves), history.eval_steps

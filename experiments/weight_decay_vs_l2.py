@@ -41,7 +41,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from phenomena import data, models, optim, penalties, plots, stats, train
+from phenomena import data, losses, models, optim, penalties, plots, rng, stats, train
 from phenomena.config import check
 from phenomena.models import MLPConfig
 from phenomena.results import Results
@@ -150,10 +150,10 @@ def _sgd_trajectories(config: Config, optimizer: str, splits, graphdef, state, k
     """
     settings = dataclasses.replace(config.train, optimizer=optimizer)
     forms = {  # form -> (loss, optimizer structure, per-run values)
-        "decay": (train.cross_entropy, settings.spec(decoupled_decay=True),
+        "decay": (losses.cross_entropy, settings.spec(decoupled_decay=True),
                   {"weight_decay": config.strength}),
-        "L2": (penalties.with_l2(train.cross_entropy, config.strength), settings.spec(), None),
-        "none": (train.cross_entropy, settings.spec(), None),
+        "L2": (penalties.with_l2(losses.cross_entropy, config.strength), settings.spec(), None),
+        "none": (losses.cross_entropy, settings.spec(), None),
     }
     trajectories = {}
     for form, (loss_fn, spec, hparams) in forms.items():
@@ -209,9 +209,9 @@ def _trained_under_adam(config: Config, splits):
     for form in ADAM_FORMS:
         spec = ADAM_SPECS[form]._replace(name=config.adam_train.optimizer,
                                          momentum=config.adam_train.momentum)
-        history = train.fit(graphdef, state, train.cross_entropy, splits["train"],
-                            config.adam_train, keys, hparams={"weight_decay": sweep.per_run()},
-                            optimizer=spec, evaluate=train.classification_metrics,
+        history = train.fit(graphdef, state, losses.cross_entropy, splits["train"],
+                            config.adam_train, keys, hparams={"weight_decay": sweep.run_values()},
+                            optimizer=spec, evaluate=losses.classification_metrics,
                             eval_data={"test": splits["test"]}, name=f"trained, {form}")
         params = nnx.filter_state(history.state, nnx.Param)
         norm = np.sqrt(sum(np.sum(np.square(np.asarray(leaf)).reshape(sweep.runs, -1), axis=1)
@@ -223,7 +223,7 @@ def _trained_under_adam(config: Config, splits):
 
 def run(config: Config) -> Results:
     """Decay vs L2 trajectories under SGD and momentum; pure-penalty runs under Adam and AdamW."""
-    keys = train.seed_keys(config.seed, config.seeds)
+    keys = rng.seed_keys(config.seed, config.seeds)
     model = MLPConfig(width=config.width, depth=config.depth)
     # float64, so rounding (1e-16) amplified by the chaotic training dynamics stays far below
     # the tolerance; in float32 it reached 2e-2 in 2 of 16 runs (see the module docstring).

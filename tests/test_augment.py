@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from phenomena import augment, models, train
+from phenomena import augment, losses, models, rng, train
 from phenomena.models import MLPConfig
 
 
@@ -86,13 +86,13 @@ def test_augmentation_is_identity_when_not_training():
 
 
 def test_augmented_training_runs_in_fit_and_reuses_programs():
-    keys = train.seed_keys(0, 2)
+    keys = rng.seed_keys(0, 2)
     graphdef, state = models.mlps(8, 3, MLPConfig(width=8, depth=1), keys)
     x = jax.random.normal(jax.random.key(5), (64, 8))
     data = {"x": x, "y": jnp.argmax(x[:, :3], axis=1).astype(jnp.int32)}
     config = train.TrainConfig(optimizer="adam", lr=1e-2, steps=20, batch_size=16, eval_every=10)
-    loss = augment.augmented(train.cross_entropy, augment.GaussianNoise(0.1))
+    loss = augment.augmented(losses.cross_entropy, augment.GaussianNoise(0.1))
     history = train.fit(graphdef, state, loss, data, config, keys, progress=False)
     assert np.all(np.isfinite(history.step_metrics["loss"]))
-    again = augment.augmented(train.cross_entropy, augment.GaussianNoise(0.1))
+    again = augment.augmented(losses.cross_entropy, augment.GaussianNoise(0.1))
     assert again == loss and hash(again) == hash(loss)  # the same cached program

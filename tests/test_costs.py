@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from phenomena import costs
+from phenomena.probes import costs
 
 
 @pytest.mark.parametrize("n,k,m", [(30, 40, 50), (8, 128, 3)])

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import models, train
-from phenomena.covariate_shift import linear_output_moments, moment_shift
+from phenomena import models, rng
+from phenomena.probes.covariate_shift import linear_output_moments, moment_shift
 from phenomena.models import MLPConfig
 
 
 def _model(norm: str):
-    graphdef, state = models.mlps(5, 2, MLPConfig(width=4, depth=3, norm=norm), train.seed_keys(0, 1))
+    graphdef, state = models.mlps(5, 2, MLPConfig(width=4, depth=3, norm=norm), rng.seed_keys(0, 1))
     return nnx.merge(graphdef, jax.tree.map(lambda a: a[0], state))
 
 

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from phenomena import curvature
+from phenomena.probes import curvature
 
 A = jnp.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
 B = jnp.array([1.0, -2.0, 0.5])

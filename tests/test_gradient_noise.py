@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import gradient_noise, models, train
+from phenomena import curves, losses, models, rng
+from phenomena.probes import gradient_noise
 from phenomena.models import MLPConfig
 
 
 def _linear_model(w: float, b: float):
     """y = w x + b as a depth-0 MLP (one seed, no seed axis)."""
-    graphdef, state = models.mlps(1, 1, MLPConfig(depth=0), train.seed_keys(0, 1))
+    graphdef, state = models.mlps(1, 1, MLPConfig(depth=0), rng.seed_keys(0, 1))
     model = nnx.merge(graphdef, jax.tree.map(lambda x: x[0], state))
     model.head.kernel[...] = jnp.array([[w]])
     model.head.bias[...] = jnp.array([b])
@@ -18,7 +19,7 @@ def _linear_model(w: float, b: float):
 
 
 def _squared_error(model, batch):
-    return train.squared_error(model, batch)[0]
+    return losses.squared_error(model, batch)[0]
 
 
 def test_per_example_gradients_match_the_hand_computed_ones():
@@ -56,11 +57,11 @@ def test_minibatch_noise_is_the_trace_over_batch_size():
 
 
 def test_noise_per_seed_shapes_and_one_over_b_scaling():
-    keys = train.seed_keys(0, 2)
+    keys = rng.seed_keys(0, 2)
     graphdef, states = models.mlps(3, 2, MLPConfig(width=8, depth=1), keys)
     x = jax.random.normal(jax.random.key(1), (32, 3))
     data = {"x": x, "y": (x[:, 0] > 0).astype(jnp.int32)}
-    out = gradient_noise.noise_per_seed(graphdef, states, train.cross_entropy_loss, data, keys,
+    out = gradient_noise.noise_per_seed(graphdef, states, losses.cross_entropy_loss, data, keys,
                                         (1, 8), 4000)
     assert out["noise"].shape == (2, 2) and out["trace"].shape == (2,)
     np.testing.assert_allclose(np.asarray(out["noise"][:, 0]), np.asarray(out["trace"]), rtol=0.1)
@@ -72,16 +73,16 @@ def test_noise_per_seed_shapes_and_one_over_b_scaling():
 def test_loglog_slope_recovers_a_power_law_per_row():
     x = np.array([1.0, 4.0, 16.0, 64.0])
     y = np.stack([3.0 / x, 0.5 * x**0.5])
-    np.testing.assert_allclose(gradient_noise.loglog_slope(x, y), [-1.0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(curves.loglog_slope(x, y), [-1.0, 0.5], atol=1e-12)
 
 
 def test_steps_to_target_interpolates_and_marks_misses():
     steps = [0, 10, 20, 30]
-    curves = np.array([[3.0, 2.0, 1.0, 0.5],      # crosses 1.5 halfway between 10 and 20
+    runs = np.array([[3.0, 2.0, 1.0, 0.5],      # crosses 1.5 halfway between 10 and 20
                        [1.0, 0.9, 0.8, 0.7],      # already below at step 0
                        [3.0, 2.9, 2.8, 2.7],      # never
                        [3.0, np.nan, np.nan, np.nan]])  # diverged
-    out = gradient_noise.steps_to_target(steps, curves, 1.5)
+    out = curves.steps_to_target(steps, runs, 1.5)
     np.testing.assert_allclose(out[:2], [15.0, 0.0])
     assert np.isnan(out[2]) and np.isnan(out[3])
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import models, train
+from phenomena import models, rng
 from phenomena.models import MLPConfig
 
 
 def make(config, n_in=40, n_out=10, seeds=2, seed=0):
-    return models.mlps(n_in, n_out, config, train.seed_keys(seed, seeds))
+    return models.mlps(n_in, n_out, config, rng.seed_keys(seed, seeds))
 
 
 def test_parameter_count_matches_the_architecture():
@@ -69,7 +69,7 @@ def test_batch_norm_model_runs_in_both_modes():
 
 
 def test_dropout_is_keyed_in_training_and_off_in_evaluation():
-    keys = train.seed_keys(0, 1)
+    keys = rng.seed_keys(0, 1)
     graphdef, state = models.mlps(4, 3, MLPConfig(width=16, depth=2, dropout=0.5), keys)
     model = nnx.merge(graphdef, jax.tree.map(lambda a: a[0], state))
     x = jnp.ones((8, 4))
@@ -84,7 +84,7 @@ def test_dropout_is_keyed_in_training_and_off_in_evaluation():
 
 
 def test_residual_layers_add_their_input():
-    keys = train.seed_keys(0, 1)
+    keys = rng.seed_keys(0, 1)
     config = MLPConfig(width=8, depth=3, activation="relu", residual=True)
     graphdef, state = models.mlps(4, 2, config, keys)
     model = nnx.merge(graphdef, jax.tree.map(lambda a: a[0], state))
@@ -97,7 +97,7 @@ def test_residual_layers_add_their_input():
 
 def test_cnn_shares_filters_across_positions_and_counts_its_parameters():
     config = models.CNNConfig(channels=4, layers=3, kernel=5, stride=2)
-    graphdef, state = models.cnns(40, 10, config, train.seed_keys(0, 1))
+    graphdef, state = models.cnns(40, 10, config, rng.seed_keys(0, 1))
     one = jax.tree.map(lambda a: a[0], state)
     # conv1 1->4, conv2 4->4, conv3 4->4 (kernel 5, bias), head from 10 positions x 4 channels.
     expected = (5 * 1 * 4 + 4) + 2 * (5 * 4 * 4 + 4) + (10 * 4 * 10 + 10)

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import models, penalties, train
+from phenomena import losses, models, penalties, rng, train
 from phenomena.models import MLPConfig
 
 
 def _linear_model():
     """A 2 -> 1 linear model with kernel [[1], [2]] and bias [3]."""
-    keys = train.seed_keys(0, 1)
+    keys = rng.seed_keys(0, 1)
     graphdef, state = models.mlps(2, 1, MLPConfig(depth=0), keys)
     model = nnx.merge(graphdef, jax.tree.map(lambda a: a[0], state))
     model.head.kernel[...] = jnp.array([[1.0], [2.0]])
@@ -46,39 +46,39 @@ def test_penalty_gradient_is_lambda_times_weight():
 
 
 def test_l2_in_the_loss_equals_decoupled_decay_under_sgd():
-    keys = train.seed_keys(0, 2)
+    keys = rng.seed_keys(0, 2)
     graphdef, state = models.mlps(4, 1, MLPConfig(width=8, depth=1, activation="tanh"), keys)
     x = jax.random.normal(jax.random.key(1), (32, 4))
     data = {"x": x, "y": jnp.sum(x, axis=1, keepdims=True)}
     config = train.TrainConfig(optimizer="sgd", lr=0.05, steps=50, batch_size=8, eval_every=25)
-    coupled = train.fit(graphdef, state, penalties.with_l2(train.squared_error, 0.125), data,
+    coupled = train.fit(graphdef, state, penalties.with_l2(losses.squared_error, 0.125), data,
                         config, keys, progress=False)
-    decoupled = train.fit(graphdef, state, train.squared_error, data, config, keys,
+    decoupled = train.fit(graphdef, state, losses.squared_error, data, config, keys,
                           hparams={"weight_decay": 0.125},
                           optimizer=config.spec(decoupled_decay=True), progress=False)
     for a, b in zip(jax.tree.leaves(coupled.state), jax.tree.leaves(decoupled.state)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
-    plain = train.fit(graphdef, state, train.squared_error, data, config, keys, progress=False)
+    plain = train.fit(graphdef, state, losses.squared_error, data, config, keys, progress=False)
     assert not np.allclose(np.asarray(plain.state["head"]["kernel"][...]),
                            np.asarray(coupled.state["head"]["kernel"][...]), atol=1e-3)
 
 
 def test_negative_coefficient_raises():
     with pytest.raises(ValueError):
-        penalties.with_l2(train.squared_error, -1.0)
+        penalties.with_l2(losses.squared_error, -1.0)
 
 
 def test_l2_in_the_loss_equals_decay_before_adam():
     # Adding λw to the gradient before Adam is the same as an L2 penalty in the loss: both are
     # "Adam + L2" (coupled), which is why OptimizerSpec(decoupled_decay=True) is not AdamW.
-    keys = train.seed_keys(0, 2)
+    keys = rng.seed_keys(0, 2)
     graphdef, state = models.mlps(4, 1, MLPConfig(width=8, depth=1, activation="tanh"), keys)
     x = jax.random.normal(jax.random.key(1), (32, 4))
     data = {"x": x, "y": jnp.sum(x, axis=1, keepdims=True)}
     config = train.TrainConfig(optimizer="adam", lr=1e-2, steps=50, batch_size=8, eval_every=25)
-    coupled = train.fit(graphdef, state, penalties.with_l2(train.squared_error, 0.125), data,
+    coupled = train.fit(graphdef, state, penalties.with_l2(losses.squared_error, 0.125), data,
                         config, keys, progress=False)
-    before = train.fit(graphdef, state, train.squared_error, data, config, keys,
+    before = train.fit(graphdef, state, losses.squared_error, data, config, keys,
                        hparams={"weight_decay": 0.125},
                        optimizer=config.spec(decoupled_decay=True), progress=False)
     for a, b in zip(jax.tree.leaves(coupled.state), jax.tree.leaves(before.state)):

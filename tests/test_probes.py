@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import models, probes, train
+from phenomena import losses, models, probes, rng
 from phenomena.models import MLPConfig
 
 
@@ -26,7 +26,7 @@ def test_dead_fraction_on_a_hand_made_case():
 def _scalar_mlp(w1, b1, w2, b2):
     """A 1-1-1 identity-activation MLP with the given weights."""
     graphdef, state = models.mlps(1, 1, MLPConfig(width=1, depth=1, activation="identity"),
-                                  train.seed_keys(0, 1))
+                                  rng.seed_keys(0, 1))
     state = jax.tree.map(lambda x: x[0], state)
     model = nnx.merge(graphdef, state)
     model.hidden[0].kernel[...] = jnp.array([[w1]])
@@ -42,7 +42,7 @@ def test_bias_gradient_norm_matches_the_hand_computed_gradient():
     batch = {"x": jnp.array([[1.0], [2.0]]), "y": jnp.array([[0.0], [1.0]])}
     f = -3.0 * (2.0 * np.array([1.0, 2.0]) + 0.5) + 1.0  # [-6.5, -12.5]
     expected = abs(-3.0 * np.mean(f - np.array([0.0, 1.0])))
-    loss = lambda model, b: train.squared_error(model, b)[0]  # noqa: E731
+    loss = lambda model, b: losses.squared_error(model, b)[0]  # noqa: E731
     norms = probes.hidden_bias_grad_norms(graphdef, state, loss, batch)
     assert norms.shape == (1,)
     assert float(norms[0]) == pytest.approx(expected, rel=1e-6)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import recurrent, train
+from phenomena import rng
+from phenomena.models import rnn as recurrent
 from phenomena.config import ConfigError
-from phenomena.recurrent import RNN, RNNConfig
+from phenomena.models.rnn import RNN, RNNConfig
 
 
 def _one(config: RNNConfig, in_features: int = 3, out_features: int = 2, seed: int = 0) -> RNN:
@@ -90,7 +91,7 @@ def test_tanh_rnn_with_saturating_inputs_vanishes_instead():
 
 
 def test_rnns_builds_one_model_per_key_with_different_weights():
-    graphdef, state = recurrent.rnns(1, 1, RNNConfig(hidden=4), train.seed_keys(0, 3))
+    graphdef, state = recurrent.rnns(1, 1, RNNConfig(hidden=4), rng.seed_keys(0, 3))
     kernels = np.asarray(state["cell"]["dense_h"]["kernel"][...])
     assert kernels.shape == (3, 4, 4)
     assert not np.allclose(kernels[0], kernels[1])

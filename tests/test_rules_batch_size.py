@@ -3,7 +3,7 @@
 import numpy as np
 
 from experiments import batch_size as exp
-from phenomena import stats
+from phenomena import rng, stats
 from phenomena.results import Results
 
 NOISE_BATCHES = [1, 4, 16, 64, 256]

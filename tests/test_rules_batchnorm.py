@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from experiments import batchnorm as bn
-from phenomena import stats
+from phenomena import rng, stats
 from phenomena.results import Results
 
 LRS = [0.1, 0.2, 0.4, 0.8, 1.6]

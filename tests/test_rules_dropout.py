@@ -3,7 +3,7 @@
 import numpy as np
 
 from experiments import dropout
-from phenomena import stats
+from phenomena import rng, stats
 from phenomena.results import Results
 
 SEEDS = 4

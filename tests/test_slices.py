@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import models, slices, train
+from phenomena import models, rng
+from phenomena.probes import slices
 from phenomena.models import MLPConfig
 
 
@@ -26,7 +27,7 @@ def test_line_losses_endpoints_are_the_two_losses_and_midpoint_is_the_average_po
 
 
 def _mlp_params():
-    graphdef, state = models.mlps(5, 3, MLPConfig(width=7, depth=2), train.seed_keys(0, 1))
+    graphdef, state = models.mlps(5, 3, MLPConfig(width=7, depth=2), rng.seed_keys(0, 1))
     state = jax.tree.map(lambda x: x[0], state)
     return nnx.split(nnx.merge(graphdef, state), nnx.Param, ...)[1]
 

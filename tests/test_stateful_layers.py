@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import models, train
+from phenomena import losses, models, rng, train
 from phenomena.models import MLPConfig
 
 
 def _one_model(config: MLPConfig, seed: int = 0):
-    graphdef, state = models.mlps(6, 3, config, train.seed_keys(seed, 1))
+    graphdef, state = models.mlps(6, 3, config, rng.seed_keys(seed, 1))
     return nnx.merge(graphdef, jax.tree.map(lambda a: a[0], state))
 
 
@@ -62,11 +62,11 @@ def test_dropout_in_training_needs_a_key():
 def _frozen_fit_losses(dropout: float) -> np.ndarray:
     """Per-step full-batch losses of a net whose updates are below float32 resolution."""
     config = MLPConfig(width=16, depth=2, dropout=dropout)
-    keys = train.seed_keys(0, 1)
+    keys = rng.seed_keys(0, 1)
     graphdef, state = models.mlps(6, 3, config, keys)
     data = {"x": _inputs(32), "y": jnp.arange(32, dtype=jnp.int32) % 3}
     settings = train.TrainConfig(optimizer="sgd", lr=1e-30, steps=6, batch_size=0, eval_every=6)
-    history = train.fit(graphdef, state, train.cross_entropy, data, settings, keys, progress=False)
+    history = train.fit(graphdef, state, losses.cross_entropy, data, settings, keys, progress=False)
     return history.step_metrics["loss"][0]
 
 
@@ -83,11 +83,11 @@ def test_fit_gives_every_step_a_fresh_dropout_key():
 
 def _bn_fit(evaluate=None, steps: int = 1):
     config = MLPConfig(width=8, depth=2, norm="batch")
-    keys = train.seed_keys(0, 2)
+    keys = rng.seed_keys(0, 2)
     graphdef, state = models.mlps(6, 3, config, keys)
     data = {"x": 3.0 + 2.0 * _inputs(64), "y": jnp.arange(64, dtype=jnp.int32) % 3}
     settings = train.TrainConfig(optimizer="sgd", lr=0.1, steps=steps, batch_size=16, eval_every=1)
-    history = train.fit(graphdef, state, train.cross_entropy, data, settings, keys,
+    history = train.fit(graphdef, state, losses.cross_entropy, data, settings, keys,
                         evaluate=evaluate, eval_data=data, progress=False)
     return state, history
 

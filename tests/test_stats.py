@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from phenomena import stats
+from phenomena import rng, stats
 from phenomena.stats import Claim, decide
 
 
@@ -59,11 +59,31 @@ def test_paired_difference_removes_shared_noise():
 
 def test_decide_and_verdict_serialization():
     claim = Claim("x.y", "Q1", "the mean is above 1")
-    verdict = decide(claim, stats.mean_ci([2.0, 2.1, 2.2]).above(1), "mean", stats.mean_ci([2, 3, 4]),
-                     extra=np.float32(1.5))
+    found = decide(stats.mean_ci([2.0, 2.1, 2.2]).above(1), "mean", stats.mean_ci([2, 3, 4]),
+                   extra=np.float32(1.5))
+    verdict = stats.Verdict(claim, found.verdict, found.statistic, found.interval, found.details)
     assert verdict.verdict == stats.REPRODUCED and verdict.matches_expected
     record = verdict.as_dict()
     assert record["id"] == "x.y" and record["details"]["extra"] == 1.5
-    assert decide(claim, False, "mean", stats.mean_ci([0.0, 0.1])).verdict == stats.NOT_REPRODUCED
+    assert record["kind"] == "claim" and record["literature"] == stats.REPRODUCED
+    assert decide(False, "mean", stats.mean_ci([0.0, 0.1])).verdict == stats.NOT_REPRODUCED
     with pytest.raises(ValueError):
         Claim("x.z", "Q1", "rule", expected="probably")
+    with pytest.raises(ValueError, match="deviation"):  # a changed expectation needs its reason
+        Claim("x.z", "Q1", "rule", expected=stats.NOT_REPRODUCED)
+    assert Claim("x.z", "Q1", "rule", expected=stats.NOT_REPRODUCED, deviation="why").literature \
+        == stats.REPRODUCED
+
+
+def test_bounded_statistics_get_intervals_inside_their_range():
+    shares = [1.0, 1.0, 1.0, 0.9, 1.0, 1.0, 1.0, 1.0]
+    assert stats.mean_ci(shares).high > 1  # Student's t leaves [0, 1] here
+    bounded = stats.mean_ci(shares, bounds=(0.0, 1.0))
+    assert 0.9 <= bounded.low < bounded.mean == pytest.approx(0.9875) and bounded.high <= 1.0
+
+
+def test_dropped_runs_are_counted():
+    interval = stats.mean_ci([1.0, np.nan, 2.0, np.inf, 3.0])
+    assert (interval.n, interval.dropped, interval.mean) == (3, 2, 2.0)
+    assert "2 dropped" in str(interval)
+    assert stats.paired_diff_ci([1.0, np.nan], [0.0, 0.0]).dropped == 1

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from phenomena import curvature, surfaces
+from phenomena import surfaces
+from phenomena.probes import curvature
 from phenomena.optim import OptimizerSpec
 
 

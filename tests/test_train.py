@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from phenomena import models, train
+from phenomena import losses, models, rng, train
 from phenomena.models import MLPConfig
 from phenomena.optim import OptimizerSpec, l1_proximal, make_optimizer
 from phenomena.train import TrainConfig
@@ -16,20 +16,20 @@ def _toy_problem(runs=4, seed=0):
     """A small regression every run trains on: y = sum(x) with 8 inputs."""
     x = jax.random.normal(jax.random.key(42), (256, 8))
     data = {"x": x, "y": jnp.sum(x, axis=1, keepdims=True)}
-    keys = train.seed_keys(seed, runs)
+    keys = rng.seed_keys(seed, runs)
     graphdef, state = models.mlps(8, 1, MLPConfig(width=16, depth=2, activation="tanh",
                                                   init="glorot_normal"), keys)
     return graphdef, state, data, keys
 
 
 def _eval(model, data):
-    return {"loss": train.squared_error(model, data)[0]}
+    return {"loss": losses.squared_error(model, data)[0]}
 
 
 def test_fit_trains_every_run_and_records_shapes():
     graphdef, state, data, keys = _toy_problem()
     config = TrainConfig(optimizer="adam", lr=1e-2, steps=200, batch_size=32, eval_every=50)
-    history = train.fit(graphdef, state, train.squared_error, data, config, keys,
+    history = train.fit(graphdef, state, losses.squared_error, data, config, keys,
                         evaluate=_eval, eval_data=data, progress=False)
     assert history.step_metrics["loss"].shape == (4, 200)
     assert history.evals["loss"].shape == (4, 5)
@@ -42,7 +42,7 @@ def test_fit_trains_every_run_and_records_shapes():
 def test_second_fit_with_the_same_shapes_compiles_nothing(caplog):
     graphdef, state, data, keys = _toy_problem()
     config = TrainConfig(optimizer="sgd", lr=1e-2, steps=40, batch_size=32, eval_every=20)
-    run = lambda lr: train.fit(graphdef, state, train.squared_error, data,  # noqa: E731
+    run = lambda lr: train.fit(graphdef, state, losses.squared_error, data,  # noqa: E731
                                TrainConfig(optimizer="sgd", lr=lr, steps=40, batch_size=32,
                                            eval_every=20),
                                keys, evaluate=_eval, eval_data=data, progress=False)
@@ -54,7 +54,7 @@ def test_second_fit_with_the_same_shapes_compiles_nothing(caplog):
 
     # Positive control: a new chunk length is a new program, and the log shows it.
     assert compiles_during(lambda: train.fit(
-        graphdef, state, train.squared_error, data,
+        graphdef, state, losses.squared_error, data,
         TrainConfig(optimizer="sgd", lr=0.01, steps=33, batch_size=32, eval_every=11),
         keys, evaluate=_eval, eval_data=data, progress=False))
     run(config.lr)
@@ -66,7 +66,7 @@ def test_same_seed_gives_identical_metrics_and_other_seeds_differ():
     runs = []
     for seed in (0, 0, 1):
         graphdef, state, data, keys = _toy_problem(seed=seed)
-        runs.append(train.fit(graphdef, state, train.squared_error, data, config, keys,
+        runs.append(train.fit(graphdef, state, losses.squared_error, data, config, keys,
                               progress=False).step_metrics["loss"])
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.allclose(runs[0], runs[2])
@@ -76,7 +76,7 @@ def test_divergent_runs_are_recorded_and_do_not_affect_the_others():
     graphdef, state, data, keys = _toy_problem(runs=4)
     config = TrainConfig(optimizer="sgd", lr=1e-2, steps=100, batch_size=32, eval_every=50)
     lrs = jnp.array([1e-2, 1e3, 1e-2, 1e3])
-    history = train.fit(graphdef, state, train.squared_error, data, config, keys,
+    history = train.fit(graphdef, state, losses.squared_error, data, config, keys,
                         hparams={"learning_rate": lrs}, evaluate=_eval, eval_data=data,
                         progress=False)
     assert history.diverged_at[0] == -1 and history.diverged_at[2] == -1
@@ -85,7 +85,7 @@ def test_divergent_runs_are_recorded_and_do_not_affect_the_others():
     assert np.all(np.isnan(history.step_metrics["loss"][1, step:]))
     assert np.isnan(history.evals["loss"][1, -1]) and np.isfinite(history.evals["loss"][0, -1])
     # The healthy runs are exactly what they would be if trained alone.
-    alone = train.fit(graphdef, jax.tree.map(lambda x: x[:2], state), train.squared_error, data,
+    alone = train.fit(graphdef, jax.tree.map(lambda x: x[:2], state), losses.squared_error, data,
                       config, keys[:2], progress=False)
     np.testing.assert_allclose(history.step_metrics["loss"][0], alone.step_metrics["loss"][0],
                                rtol=1e-5)
@@ -122,7 +122,7 @@ def test_cross_entropy_at_uniform_logits_is_log_classes():
         def __call__(self, x, train=False, key=None):
             return jnp.zeros((x.shape[0], 10)), {}
 
-    loss, aux = train.cross_entropy(Uniform(), {"x": jnp.zeros((4, 3)), "y": jnp.arange(4)})
+    loss, aux = losses.cross_entropy(Uniform(), {"x": jnp.zeros((4, 3)), "y": jnp.arange(4)})
     assert float(loss) == pytest.approx(np.log(10), rel=1e-6)
 
 
@@ -146,18 +146,18 @@ def test_sweep_is_value_major_with_paired_seeds():
     assert sweep.runs == 6 and keys.shape[0] == 6
     np.testing.assert_array_equal(keys[0], keys[2])  # seed 0 under the first two values
     assert not np.array_equal(keys[0], keys[1])
-    np.testing.assert_allclose(np.asarray(sweep.per_run()), [0.1, 0.1, 1.0, 1.0, 10.0, 10.0])
+    np.testing.assert_allclose(np.asarray(sweep.run_values()), [0.1, 0.1, 1.0, 1.0, 10.0, 10.0])
     assert sweep.unflatten(np.arange(12).reshape(6, 2)).shape == (3, 2, 2)
     assert sweep.unflatten(np.arange(6))[2, 1] == 5
 
 
 def test_run_streams_are_new_keys_and_reserved_streams_are_refused():
-    keys = train.seed_keys(0, 3)
-    data_keys = jax.random.key_data(train.run_streams(keys, 2))
+    keys = rng.seed_keys(0, 3)
+    data_keys = jax.random.key_data(rng.run_stream(keys, 2))
     train_keys = jax.random.key_data(jax.vmap(lambda k: jax.random.fold_in(k, train.TRAIN_STREAM))(keys))
     assert data_keys.shape == (3, 2) and not np.array_equal(data_keys, train_keys)
     with pytest.raises(ValueError, match="use 2 or more"):
-        train.run_streams(keys, 1)
+        rng.run_stream(keys, 1)
 
 
 def test_warmup_cosine_scales_each_update_by_the_schedule():
@@ -184,7 +184,7 @@ def test_frozen_parameters_stay_bit_identical_in_fit_while_the_rest_trains():
 
     graphdef, state, data, keys = _toy_problem(runs=2)
     config = TrainConfig(optimizer="adam", lr=1e-2, steps=20, eval_every=10, batch_size=32)
-    history = train.fit(graphdef, state, train.squared_error, data, config, keys,
+    history = train.fit(graphdef, state, losses.squared_error, data, config, keys,
                         optimizer=config.spec(freeze=PathMask("['hidden'][0]")), progress=False)
     before, after = nnx.filter_state(state, nnx.Param), nnx.filter_state(history.state, nnx.Param)
     for name in ("kernel", "bias"):
@@ -194,7 +194,7 @@ def test_frozen_parameters_stay_bit_identical_in_fit_while_the_rest_trains():
 
 
 def test_validation_split_and_subsets_are_disjoint_and_keyed():
-    from phenomena import data as datasets
+    from phenomena import data as datasets, losses, rng
 
     toy = {"x": jnp.arange(20.0)[:, None], "y": jnp.arange(20)}
     fit_part, val = datasets.split_validation(toy, jax.random.key(0), 5)
@@ -210,7 +210,7 @@ def test_validation_split_and_subsets_are_disjoint_and_keyed():
 
 
 def test_select_classes_keeps_and_relabels_in_the_given_order():
-    from phenomena import data as datasets
+    from phenomena import data as datasets, losses, rng
 
     toy = {"x": jnp.arange(6.0)[:, None], "y": jnp.array([5, 1, 7, 5, 9, 0])}
     picked = datasets.select_classes(toy, [7, 5])
@@ -240,7 +240,7 @@ def test_decay_after_the_adam_step_is_optax_adamw():
 
 
 def test_repeat_to_keeps_the_sampling_distribution_and_refuses_uneven_sizes():
-    from phenomena import data as datasets
+    from phenomena import data as datasets, losses, rng
 
     toy = {"x": jnp.arange(3.0)[:, None], "y": jnp.arange(3)}
     repeated = datasets.repeat_to(toy, 9)
@@ -248,27 +248,27 @@ def test_repeat_to_keeps_the_sampling_distribution_and_refuses_uneven_sizes():
     assert repeated["x"].shape == (9, 1)
     with pytest.raises(ValueError, match="must divide"):
         datasets.repeat_to(toy, 10)
-    assert datasets.per_run(toy, 4)["x"].shape == (4, 3, 1)
+    assert datasets.same_for_every_run(toy, 4)["x"].shape == (4, 3, 1)
 
 
 def test_release_compiled_drops_the_cached_programs():
-    from phenomena import runtime
+    from phenomena import losses, rng, runtime
 
     graphdef, state, data, keys = _toy_problem(runs=2)
     config = TrainConfig(optimizer="sgd", lr=0.01, steps=10, eval_every=10, batch_size=16)
-    train.fit(graphdef, state, train.squared_error, data, config, keys, progress=False)
+    train.fit(graphdef, state, losses.squared_error, data, config, keys, progress=False)
     assert train._programs.cache_info().currsize >= 1
     runtime.release_compiled()
     assert train._programs.cache_info().currsize == 0
 
 
 def test_memory_maps_are_counted_and_release_waits_until_crowded(monkeypatch):
-    from phenomena import runtime
+    from phenomena import losses, rng, runtime
 
     assert runtime.memory_maps() > 100  # a JAX process maps its libraries
     graphdef, state, data, keys = _toy_problem(runs=2)
     config = TrainConfig(optimizer="sgd", lr=0.01, steps=10, eval_every=10, batch_size=16)
-    train.fit(graphdef, state, train.squared_error, data, config, keys, progress=False)
+    train.fit(graphdef, state, losses.squared_error, data, config, keys, progress=False)
     assert runtime.release_compiled_if_crowded() is False
     assert train._programs.cache_info().currsize >= 1
     monkeypatch.setattr(runtime, "MAPS_BEFORE_RELEASE", 1)

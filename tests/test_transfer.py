@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from phenomena import models, train
+from phenomena import losses, models, rng, train
 from phenomena.models import MLPConfig
 from phenomena.optim import PathMask
 from phenomena.train import TrainConfig
@@ -14,7 +14,7 @@ FEATURES = PathMask("['hidden']")
 
 
 def _nets(seed, runs=2):
-    return models.mlps(8, 3, MLPConfig(width=16, depth=2), train.seed_keys(seed, runs))
+    return models.mlps(8, 3, MLPConfig(width=16, depth=2), rng.seed_keys(seed, runs))
 
 
 def _leaf(state, *path):
@@ -30,7 +30,7 @@ def test_save_and_load_round_trip_is_exact(tmp_path):
     loaded = load_state(path, template)
     for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(loaded)):
         np.testing.assert_array_equal(a, b)
-    _, wider = models.mlps(8, 3, MLPConfig(width=32, depth=2), train.seed_keys(0, 2))
+    _, wider = models.mlps(8, 3, MLPConfig(width=32, depth=2), rng.seed_keys(0, 2))
     with pytest.raises(ValueError, match="shape"):
         load_state(path, wider)
 
@@ -51,7 +51,7 @@ def test_frozen_features_stay_bit_identical_while_fine_tuning_the_head():
     x = jax.random.normal(jax.random.key(3), (64, 8))
     data = {"x": x, "y": jnp.argmax(x[:, :3], axis=1)}
     config = TrainConfig(optimizer="adam", lr=1e-2, steps=30, eval_every=10, batch_size=16)
-    history = train.fit(graphdef, start, train.cross_entropy, data, config, train.seed_keys(5, 2),
+    history = train.fit(graphdef, start, losses.cross_entropy, data, config, rng.seed_keys(5, 2),
                         optimizer=config.spec(freeze=FEATURES), progress=False)
     after = nnx.filter_state(history.state, nnx.Param)
     for layer in (0, 1):

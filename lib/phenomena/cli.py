@@ -1,4 +1,4 @@
-"""Command line: `phenomena list | run NAME | plot NAME | report`, and `python -m experiments.NAME`.
+"""Command line: `phenomena list | show NAME | run NAME | plot NAME | report`, and `python -m experiments.NAME`.
 
 Bad input (unknown experiment, profile or `--set` key, a mistyped value, seeds < 1) prints
 one line to stderr and exits with status 2, before anything is written.
@@ -32,11 +32,12 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _print_verdicts(name: str, outcome) -> None:
-    print(f"{name}: {len(outcome.verdicts)} claims decided in {outcome.seconds:.1f} s "
-          f"-> {outcome.folder}")
+    print(f"{name}: {len(outcome.verdicts)} claims decided -> {outcome.folder}")
     for v in outcome.verdicts:
         flag = "" if v.matches_expected else f"   (expected {v.claim.expected})"
         print(f"  {v.claim.id:42s} {v.verdict:15s} {v.statistic} = {v.interval}{flag}")
+    print(f"{name}: {outcome.seconds:.1f} s = {outcome.compile_seconds:.1f} s compiling "
+          f"({outcome.programs} programs) + {outcome.seconds - outcome.compile_seconds:.1f} s running")
 
 
 def _run(name: str, args) -> int:
@@ -51,7 +52,7 @@ def _run(name: str, args) -> int:
 def _list(args) -> int:
     from phenomena import results as results_io
     from phenomena.report import latest_summary
-    from phenomena.runner import experiment_names, load_experiment
+    from phenomena.registry import experiment_names, load_experiment
 
     root = args.results_dir or results_io.default_results_dir()
     for name in experiment_names():
@@ -59,8 +60,37 @@ def _list(args) -> int:
         profile, summary = latest_summary(root, name)
         verdicts = {c["id"]: c["verdict"] for c in (summary or {}).get("claims", [])}
         print(f"{name}  ({profile or 'not run'})")
-        for claim in module.CLAIMS:
+        for claim in module.claims:
             print(f"  {claim.id:42s} {verdicts.get(claim.id, '-'):15s} expected {claim.expected}")
+    return 0
+
+
+def _show(args) -> int:
+    from phenomena.config import describe
+    from phenomena.runner import load_experiment, resolve_config
+
+    module = load_experiment(args.name)
+    config = resolve_config(module, args.profile)
+    doc = (module.__doc__ or "").strip().splitlines()
+    print(f"{args.name}: {doc[0] if doc else ''}")
+    print(f"\nconfig of profile {args.profile!r} (change any with --set KEY=VALUE):")
+    ignored = getattr(type(config), "IGNORED_KEYS", {})
+    rows = [r for r in describe(config) if r[0] not in ignored]
+    width = max(len(r[0]) for r in rows)
+    type_width = max(len(r[1]) for r in rows)
+    for key, kind, value, meaning in rows:
+        print(f"  {key:{width}s}  {kind:{type_width}s}  {value!r:14}  {meaning}")
+    for key, reason in ignored.items():
+        print(f"  {key:{width}s}  not used: {reason}")
+    print("\nprofiles:")
+    for profile, overrides in module.PROFILES.items():
+        shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "(the defaults)"
+        print(f"  {profile:6s} {shown}")
+    print("\nclaims:")
+    for claim in module.claims:
+        expected = claim.expected + (" (deviation)" if claim.deviation else "")
+        print(f"  {claim.id}  [{claim.kind}, {claim.questions}] expected {expected}")
+        print(f"      rule: {claim.rule}")
     return 0
 
 
@@ -95,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listing = commands.add_parser("list", help="experiments, their claims and last verdicts")
     listing.add_argument("--results-dir", type=Path, default=None)
+    show = commands.add_parser("show", help="an experiment's config keys, profiles and claims")
+    show.add_argument("name")
+    show.add_argument("--profile", default="quick")
     run = commands.add_parser("run", help="run one experiment")
     run.add_argument("name")
     _add_run_flags(run)
@@ -105,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser("report", help="write results/REPORT.md")
     report.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
-    actions = {"list": _list, "plot": _plot, "report": _report,
+    actions = {"list": _list, "show": _show, "plot": _plot, "report": _report,
                "run": lambda a: _run(a.name, a)}
     return _guarded(lambda: actions[args.command](args))
 

@@ -9,6 +9,9 @@ field's type before building a new config, so a typo fails loudly instead of bei
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+import re
 import types
 import typing
 from typing import Any, Mapping
@@ -127,3 +130,71 @@ def parse_assignments(assignments: list[str]) -> dict[str, str]:
 def to_dict(config) -> dict:
     """The config as nested plain dicts (for `config.json`)."""
     return dataclasses.asdict(config)
+
+
+def check_not_ignored(config, overrides: Mapping[str, Any]) -> None:
+    """Raise ConfigError for an override of a key the experiment declares it does not read.
+
+    A config lists such keys in its class attribute `IGNORED_KEYS` (key -> reason): setting
+    one would be accepted, written to `config.json`, and change nothing.
+    """
+    ignored = getattr(type(config), "IGNORED_KEYS", {})
+    for key in overrides:
+        if key in ignored:
+            raise ConfigError(f"--set {key} would change nothing: {ignored[key]}")
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts (as in `config.json`) as one dict of dotted keys."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def from_dict(template, values: Mapping[str, Any]):
+    """`template` (a config) with every field of the nested dict `values` (from `config.json`).
+
+    Goes through `apply_overrides`, so a tampered file gets the same type checks as `--set`.
+    """
+    return apply_overrides(template, flatten(values))
+
+
+@functools.lru_cache(maxsize=None)
+def _field_comments(cls) -> dict[str, str]:
+    """`{field: its trailing # comment}` from the source of `cls` and its dataclass bases."""
+    comments = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        for match in re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+)$", source, re.MULTILINE):
+            comments[match.group(1)] = match.group(2).strip()
+    return comments
+
+
+def describe(config, prefix: str = "") -> list[tuple[str, str, Any, str]]:
+    """Every leaf field of `config` as `(dotted key, type, value, meaning)`.
+
+    The meaning is the field's trailing comment in the source; fields of nested sections are
+    listed under their section's key.
+    """
+    rows = []
+    hints = _field_types(type(config))
+    comments = _field_comments(type(config))
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        key = f"{prefix}{field.name}"
+        if dataclasses.is_dataclass(value):
+            rows.extend(describe(value, f"{key}."))
+            continue
+        kind = hints[field.name]
+        type_name = kind.__name__ if isinstance(kind, type) else str(kind).replace("typing.", "")
+        rows.append((key, type_name, value, comments.get(field.name, "")))
+    return rows

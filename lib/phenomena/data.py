@@ -14,12 +14,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from phenomena.paths import cache_dir
+
 MNIST1D_CLASSES = 10
-
-
-def cache_dir() -> Path:
-    """Where generated datasets and the JAX compilation cache live."""
-    return Path(os.environ.get("PHENOMENA_CACHE", Path.home() / ".cache" / "phenomena"))
 
 
 def mnist1d(seed: int = 42) -> dict[str, np.ndarray]:
@@ -134,6 +131,6 @@ def repeat_to(data: dict, size: int) -> dict:
     return jax.tree.map(lambda a: jnp.concatenate([a] * (size // n)), data)
 
 
-def per_run(data: dict, runs: int) -> dict:
+def same_for_every_run(data: dict, runs: int) -> dict:
     """One shared dataset given to each of `runs` runs (for `fit(..., data_axis=0)`)."""
     return jax.tree.map(lambda a: jnp.broadcast_to(a, (runs, *a.shape)), data)

@@ -37,18 +37,21 @@ STYLE = {
 }
 
 
+# The style applies to every element drawn later too (legends, annotations, suptitles):
+# wrapping only the creation of the axes in `rc_context` left legends framed and covering data.
+matplotlib.rcParams.update(STYLE)
+
+
 def figure(ncols: int = 1, nrows: int = 1, width: float = 4.6, height: float = 3.5, **kwargs):
     """A figure in the house style with `nrows x ncols` axes (always a 2-D array of axes)."""
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
-                                 squeeze=False, layout="constrained", **kwargs)
-    for ax in axes.flat:
-        for key, value in STYLE.items():
-            if key.startswith("axes.grid") and value:
-                ax.grid(True, alpha=STYLE["grid.alpha"])
-        ax.spines["top"].set_visible(False)
-        ax.spines["right"].set_visible(False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False, layout="constrained", **kwargs)
     return fig, axes
+
+
+def legend_outside(ax, **kwargs):
+    """A legend to the right of the axes, where it can never cover the data."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, **kwargs)
 
 
 def seed_band(values: np.ndarray, log: bool = False, confidence: float = 0.95):

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from phenomena import results as results_io
-from phenomena.runner import experiment_names, load_experiment
+from phenomena.registry import experiment_names, load_experiment
 
 PROFILE_PREFERENCE = ("quick", "full", "smoke")
 
@@ -53,8 +53,9 @@ def build_report(results_dir: Path) -> str:
         section = [f"## `{name}`", "", headline, ""]
         if summary is None:
             section += ["_No results yet: run `phenomena run " + name + "`._", ""]
-            for claim in module.CLAIMS:
-                rows.append(f"| `{claim.id}` | {claim.questions} | not run | {claim.expected} | |")
+            for claim in module.claims:
+                rows.append(f"| `{claim.id}` | {claim.questions} | {claim.kind} | not run "
+                            f"| {claim.expected} | |")
             sections.append("\n".join(section))
             continue
         section.append(f"Profile `{profile}`, {summary['seeds']} seeds, seed {summary['seed']}, "
@@ -64,12 +65,16 @@ def build_report(results_dir: Path) -> str:
             iv = c["interval"]
             match = "" if c["verdict"] == c["expected"] else " **unexpected**"
             expected = c["expected"] + (" (*deviation*)" if c.get("deviation") else "")
-            rows.append(f"| `{c['id']}` | {c['questions']} | {c['verdict']}{match} | {expected} "
-                        f"| {_fmt(iv['mean'])} [{_fmt(iv['low'])}, {_fmt(iv['high'])}] |")
+            dropped = f", {iv['dropped']} dropped" if iv.get("dropped") else ""
+            rows.append(f"| `{c['id']}` | {c['questions']} | {c.get('kind', 'claim')} "
+                        f"| {c['verdict']}{match} | {expected} "
+                        f"| {_fmt(iv['mean'])} [{_fmt(iv['low'])}, {_fmt(iv['high'])}] "
+                        f"(n = {iv['n']}{dropped}) |")
             section += [f"### `{c['id']}`: {c['verdict']}{match}", "",
                         f"- Rule: {c['rule']}",
                         f"- Statistic: {c['statistic']} = {_fmt(iv['mean'])}, 95 % interval "
-                        f"[{_fmt(iv['low'])}, {_fmt(iv['high'])}], n = {iv['n']}",
+                        f"[{_fmt(iv['low'])}, {_fmt(iv['high'])}], n = {iv['n']}"
+                        + (f" ({iv['dropped']} runs dropped as non-finite)" if iv.get("dropped") else ""),
                         f"- Expected from the literature: {c['expected']}"]
             if c.get("deviation"):
                 section.append(f"- Deviation recorded: {c['deviation']}")
@@ -82,8 +87,8 @@ def build_report(results_dir: Path) -> str:
             section.append(f"![{png.stem}]({png.relative_to(results_dir).as_posix()})")
             section.append("")
         sections.append("\n".join(section))
-    table = ["| claim | Q | verdict | expected | statistic [95 % interval] |",
-             "|---|---|---|---|---|", *rows, ""]
+    table = ["| claim | Q | kind | verdict | expected | statistic [95 % interval] (n) |",
+             "|---|---|---|---|---|---|", *rows, ""]
     return "\n".join(lines + table + sections)
 
 

@@ -22,15 +22,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-RESULTS_ENV = "PHENOMENA_RESULTS"
-
+from phenomena import paths
 
 def default_results_dir() -> Path:
-    """`$PHENOMENA_RESULTS` if set, else `results/` in the repository."""
-    env = os.environ.get(RESULTS_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "results"
+    """`$PHENOMENA_RESULTS` if set, else `results/` under the current working directory."""
+    return paths.results_dir()
 
 
 @dataclasses.dataclass

@@ -1,15 +1,14 @@
-"""Find experiments by name, resolve their configs, run them and write their results.
+"""Run an experiment end to end: resolve its config, train, decide its claims, write results.
 
-The library never imports a particular experiment: modules are looked up by name in the
-`experiments` package. An experiment module provides `CONFIG`, `PROFILES`, `CLAIMS`,
-`run(config) -> Results`, `claims(results) -> list[Verdict]` and `plot(results) -> {name: Figure}`.
+The top floor of the library (with `report` and `cli`): nothing below it imports it. An
+experiment module follows the kit (`phenomena.experiment`); it is found by name in the
+`experiments` package (`phenomena.registry`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
+import json
 import platform
 import subprocess
 import sys
@@ -18,38 +17,19 @@ from pathlib import Path
 from types import ModuleType
 
 from phenomena import plots, results as results_io
-from phenomena.config import ConfigError, apply_overrides, to_dict
+from phenomena.config import ConfigError, apply_overrides, check_not_ignored, from_dict, to_dict
+from phenomena.registry import UsageError, experiment_names, load_experiment
 
-EXPERIMENTS_PACKAGE = "experiments"
-PROFILE_NAMES = ("smoke", "quick", "full")
-REQUIRED = ("CONFIG", "PROFILES", "CLAIMS", "run", "claims", "plot")
-
-
-class UsageError(ConfigError):
-    """Bad command-line input (unknown experiment or profile, bad seed count)."""
-
-
-def experiment_names() -> list[str]:
-    """Names of all experiment modules, sorted."""
-    package = importlib.import_module(EXPERIMENTS_PACKAGE)
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
-
-
-def load_experiment(name: str) -> ModuleType:
-    """Import `experiments.<name>`; raise UsageError naming the valid choices if unknown."""
-    names = experiment_names()
-    if name not in names:
-        raise UsageError(f"unknown experiment {name!r}; choose from: {', '.join(names)}")
-    module = importlib.import_module(f"{EXPERIMENTS_PACKAGE}.{name}")
-    missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
-    if missing:
-        raise UsageError(f"experiment {name!r} lacks {', '.join(missing)}")
-    return module
+__all__ = ["UsageError", "experiment_names", "load_experiment", "resolve_config", "execute",
+           "replot", "RunOutcome"]
 
 
 def resolve_config(module: ModuleType, profile: str = "quick", seeds: int | None = None,
                    overrides: dict | None = None):
-    """The module's CONFIG with the profile's overrides, then `seeds`, then `--set` overrides."""
+    """The module's CONFIG with the profile's overrides, then `seeds`, then `--set` overrides.
+
+    An override of a key the experiment does not read (its `IGNORED_KEYS`) is refused.
+    """
     if profile not in module.PROFILES:
         raise UsageError(f"unknown profile {profile!r}; choose from: {', '.join(module.PROFILES)}")
     config = apply_overrides(module.CONFIG, module.PROFILES[profile])
@@ -57,13 +37,12 @@ def resolve_config(module: ModuleType, profile: str = "quick", seeds: int | None
         if seeds < 1:
             raise UsageError(f"--seeds must be at least 1, got {seeds}")
         config = apply_overrides(config, {"seeds": seeds})
-    config = apply_overrides(config, overrides or {})
-    if getattr(config, "seeds", 1) < 1:
-        raise UsageError(f"seeds must be at least 1, got {config.seeds}")
-    return config
+    check_not_ignored(config, overrides or {})
+    return apply_overrides(config, overrides or {})
 
 
 def _git_revision() -> str:
+    """The checkout's revision (+dirty) when run from inside the repository, else 'unknown'."""
     try:
         root = Path(__file__).resolve().parents[2]
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
@@ -96,11 +75,13 @@ def environment() -> dict:
 
 @dataclasses.dataclass
 class RunOutcome:
-    """What `execute` produced: verdicts, where results went, and how long it took."""
+    """What `execute` produced: verdicts, where results went, and where the time went."""
 
     verdicts: list
     folder: Path
-    seconds: float
+    seconds: float          # training and measuring, compile included
+    compile_seconds: float  # of which tracing and compiling (or loading from the disk cache)
+    programs: int           # programs compiled or loaded from the disk cache
 
 
 def execute(name: str, profile: str = "quick", seeds: int | None = None,
@@ -115,6 +96,7 @@ def execute(name: str, profile: str = "quick", seeds: int | None = None,
     runtime.setup()
     module = load_experiment(name)
     config = resolve_config(module, profile, seeds, overrides)
+    compile_before, programs_before = runtime.compile_totals()
     start = time.perf_counter()
     try:
         results = module.run(config)
@@ -123,11 +105,8 @@ def execute(name: str, profile: str = "quick", seeds: int | None = None,
         # program: XLA's executables would exhaust the process's memory maps.
         runtime.release_compiled_if_crowded()
     seconds = time.perf_counter() - start
-    verdicts = module.claims(results)
-    decided = {v.claim.id for v in verdicts}
-    undecided = [c.id for c in module.CLAIMS if c.id not in decided]
-    if undecided:
-        raise RuntimeError(f"{name}: claims() did not decide {', '.join(undecided)}")
+    compile_after, programs_after = runtime.compile_totals()
+    verdicts = module.claims.decide(results, config)
 
     writer = results_io.RunWriter(results_dir or results_io.default_results_dir(), name, profile)
     try:
@@ -137,27 +116,44 @@ def execute(name: str, profile: str = "quick", seeds: int | None = None,
         }))
         writer.write_results(results)
         writer.write_text("summary.json", results_io.dump_json({
-            "experiment": name, "profile": profile, "seeds": getattr(config, "seeds", None),
-            "seed": getattr(config, "seed", None), "run_seconds": round(seconds, 2),
+            "experiment": name, "profile": profile, "seeds": config.seeds, "seed": config.seed,
+            "run_seconds": round(seconds, 2),
+            "compile_seconds": round(compile_after - compile_before, 2),
             "claims": [v.as_dict() for v in verdicts],
         }))
-        for figure_name, fig in module.plot(results).items():
+        for figure_name, fig in module.plot(results, config).items():
             plots.save(fig, writer.path(f"{figure_name}.png"))
         folder = writer.commit()
     except BaseException:
         writer.abort()
         raise
-    return RunOutcome(verdicts=verdicts, folder=folder, seconds=seconds)
+    return RunOutcome(verdicts=verdicts, folder=folder, seconds=seconds,
+                      compile_seconds=compile_after - compile_before,
+                      programs=programs_after - programs_before)
+
+
+def saved_config(module: ModuleType, folder: Path):
+    """The config a saved run used, rebuilt from its `config.json` (type-checked)."""
+    path = Path(folder) / "config.json"
+    try:
+        stored = json.loads(path.read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"cannot read the config of {folder}: {error}") from None
+    try:
+        return from_dict(module.CONFIG, stored)
+    except ConfigError as error:
+        raise UsageError(f"{path} does not fit this experiment's config: {error}") from None
 
 
 def replot(name: str, profile: str = "quick", results_dir: Path | None = None) -> list[Path]:
-    """Redraw an experiment's figures from its saved arrays, without training again."""
+    """Redraw an experiment's figures from its saved arrays and config, without training."""
     module = load_experiment(name)
     folder = Path(results_dir or results_io.default_results_dir()) / name / profile
     if not (folder / "arrays.npz").exists():
         raise UsageError(f"no results for {name!r} with profile {profile!r} in {folder.parent}")
+    config = saved_config(module, folder)
     paths = []
-    for figure_name, fig in module.plot(results_io.load_results(folder)).items():
+    for figure_name, fig in module.plot(results_io.load_results(folder), config).items():
         paths.append(folder / f"{figure_name}.png")
         plots.save(fig, paths[-1])
     return paths

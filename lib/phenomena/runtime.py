@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from phenomena.data import cache_dir
+from phenomena.paths import cache_dir
 
 CPU_DEVICES_ENV = "PHENOMENA_CPU_DEVICES"
 _done = False
@@ -28,6 +28,7 @@ def setup() -> None:
     used it first), the device count stays as it is and everything still works.
     """
     global _done
+    _listen_to_compiles()
     if _done:
         return
     jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
@@ -111,3 +112,32 @@ def release_compiled() -> None:
     for cache in _PROGRAM_CACHES:
         cache.cache_clear()
     jax.clear_caches()
+
+
+# JAX reports how long it spends tracing, lowering and compiling each program; the runner
+# splits a run's time into compiling and running with these totals.
+_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+                   "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                   "/jax/core/compile/backend_compile_duration")
+_BACKEND_COMPILE = _COMPILE_EVENTS[-1]
+_compile_totals = {"seconds": 0.0, "programs": 0}
+_listening = False
+
+
+def _on_event(event: str, duration: float, **_) -> None:
+    if event in _COMPILE_EVENTS:
+        _compile_totals["seconds"] += duration
+        _compile_totals["programs"] += event == _BACKEND_COMPILE
+
+
+def compile_totals() -> tuple[float, int]:
+    """Seconds this process has spent tracing and compiling, and programs compiled (or loaded
+    from the persistent cache), since `setup`. Take differences around a run."""
+    return _compile_totals["seconds"], _compile_totals["programs"]
+
+
+def _listen_to_compiles() -> None:
+    global _listening
+    if not _listening:
+        jax.monitoring.register_event_duration_secs_listener(_on_event)
+        _listening = True

@@ -22,12 +22,17 @@ VERDICTS = (REPRODUCED, NOT_REPRODUCED, NUANCED)
 
 @dataclasses.dataclass(frozen=True)
 class Interval:
-    """A point estimate with a 95 % interval and the number of samples behind it."""
+    """A point estimate with a 95 % interval, the samples behind it and the runs left out.
+
+    `dropped` counts samples that were not finite (runs that diverged, or where the quantity
+    is undefined) and so are not among the `n`.
+    """
 
     mean: float
     low: float
     high: float
     n: int
+    dropped: int = 0
 
     def above(self, threshold: float) -> bool:
         """The whole interval lies above `threshold`."""
@@ -42,40 +47,62 @@ class Interval:
         return dataclasses.asdict(self)
 
     def __str__(self) -> str:
-        return f"{self.mean:.4g} [{self.low:.4g}, {self.high:.4g}] (n={self.n})"
+        dropped = f", {self.dropped} dropped" if self.dropped else ""
+        return f"{self.mean:.4g} [{self.low:.4g}, {self.high:.4g}] (n={self.n}{dropped})"
 
 
-def mean_ci(samples: Sequence[float], confidence: float = 0.95) -> Interval:
-    """Mean and Student-t interval of finite samples (NaNs, e.g. diverged runs, are dropped)."""
+def _finite(samples) -> tuple[np.ndarray, int]:
+    """The finite samples as float64, and how many were not finite."""
     x = np.asarray(samples, dtype=np.float64).ravel()
-    x = x[np.isfinite(x)]
+    keep = np.isfinite(x)
+    return x[keep], int(x.size - keep.sum())
+
+
+def _empty(dropped: int) -> Interval:
+    return Interval(float("nan"), float("nan"), float("nan"), 0, dropped)
+
+
+def mean_ci(samples: Sequence[float], confidence: float = 0.95,
+            bounds: tuple[float, float] | None = None) -> Interval:
+    """Mean and 95 % interval of the finite samples; non-finite ones (diverged runs) are counted
+    in `dropped`, never silently.
+
+    Unbounded statistics get Student's t interval. A statistic confined to `bounds` (a share,
+    a non-negative barrier) gets the percentile bootstrap instead, whose interval stays inside
+    the range the statistic can take (a t interval around a precision of 0.99 can reach 1.02).
+    """
+    x, dropped = _finite(samples)
+    if bounds is not None:
+        return bootstrap_ci(x, confidence=confidence, dropped=dropped)
     n = x.size
     if n == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), 0)
+        return _empty(dropped)
     mean = float(x.mean())
     if n == 1:
-        return Interval(mean, float("-inf"), float("inf"), 1)
+        return Interval(mean, float("-inf"), float("inf"), 1, dropped)
     half = _scipy_stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n)
+    return Interval(mean, mean - half, mean + half, n, dropped)
 
 
-def paired_diff_ci(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Interval:
+def paired_diff_ci(a: Sequence[float], b: Sequence[float], confidence: float = 0.95,
+                   bounds: tuple[float, float] | None = None) -> Interval:
     """Interval of the mean of `a - b` over seeds (pairs with a NaN on either side dropped)."""
-    return mean_ci(np.asarray(a, np.float64) - np.asarray(b, np.float64), confidence)
+    return mean_ci(np.asarray(a, np.float64) - np.asarray(b, np.float64), confidence, bounds)
 
 
 def bootstrap_ci(samples: Sequence[float], statistic=np.mean, confidence: float = 0.95,
-                 resamples: int = 2000, seed: int = 0) -> Interval:
-    """Percentile-bootstrap interval of `statistic` (for statistics other than the mean)."""
-    x = np.asarray(samples, dtype=np.float64).ravel()
-    x = x[np.isfinite(x)]
+                 resamples: int = 2000, seed: int = 0, dropped: int = 0) -> Interval:
+    """Percentile-bootstrap interval of `statistic` (for statistics other than the mean, and
+    for bounded ones: the interval never leaves the range of the resampled statistic)."""
+    x, more_dropped = _finite(samples)
+    dropped += more_dropped
     if x.size == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), 0)
+        return _empty(dropped)
     rng = np.random.default_rng(seed)
     draws = statistic(x[rng.integers(0, x.size, (resamples, x.size))], axis=1)
     alpha = (1 - confidence) / 2
     return Interval(float(statistic(x)), float(np.quantile(draws, alpha)),
-                    float(np.quantile(draws, 1 - alpha)), int(x.size))
+                    float(np.quantile(draws, 1 - alpha)), int(x.size), dropped)
 
 
 def proportion_ci(successes: int, trials: int, confidence: float = 0.95) -> Interval:
@@ -90,24 +117,55 @@ def proportion_ci(successes: int, trials: int, confidence: float = 0.95) -> Inte
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half), trials)
 
 
+CLAIM, CHECK, DESCRIPTIVE = "claim", "check", "descriptive"
+KINDS = (CLAIM, CHECK, DESCRIPTIVE)
+
+
 @dataclasses.dataclass(frozen=True)
 class Claim:
     """A claim of CLAIMS.md as an experiment states it before running.
 
-    `rule` is the decision rule in words (shown in the report); the experiment's `claims()`
-    function implements it. `expected` is the literature's verdict; `deviation`, if set, is
-    the written reason why `expected` differs from CLAIMS.md.
+    `rule` is the decision rule in words (shown in the report); a function of the experiment
+    implements it (`experiment.ClaimBook`). `kind` is `claim` (a rule that could come out
+    either way about the phenomenon), `check` (an identity or equivalence the code must
+    satisfy) or `descriptive` (a measurement reported with its interval). `literature` is the
+    ledger's expectation; `expected` is the verdict this experiment expects, the same unless
+    `deviation` records, with its evidence, why the data at a fair setup say otherwise.
     """
 
     id: str
     questions: str
     rule: str
-    expected: str = REPRODUCED
+    expected: str = ""
     deviation: str = ""
+    kind: str = CLAIM
+    literature: str = REPRODUCED
 
     def __post_init__(self):
-        if self.expected not in VERDICTS:
-            raise ValueError(f"{self.id}: expected must be one of {VERDICTS}")
+        if not self.expected:
+            object.__setattr__(self, "expected", self.literature)
+        for name in ("expected", "literature"):
+            if getattr(self, name) not in VERDICTS:
+                raise ValueError(f"{self.id}: {name} must be one of {VERDICTS}")
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.id}: kind must be one of {KINDS}, got {self.kind!r}")
+        if (self.expected != self.literature) != bool(self.deviation):
+            raise ValueError(f"{self.id}: an expected verdict other than the literature's needs a "
+                             "written deviation, and a deviation needs a different expected verdict")
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a claim's rule found: the verdict, the statistic's name, its interval, and details."""
+
+    verdict: str
+    statistic: str
+    interval: Interval
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +188,9 @@ class Verdict:
         return {
             "id": self.claim.id,
             "questions": self.claim.questions,
+            "kind": self.claim.kind,
             "rule": self.claim.rule,
+            "literature": self.claim.literature,
             "expected": self.claim.expected,
             "deviation": self.claim.deviation,
             "verdict": self.verdict,
@@ -140,9 +200,14 @@ class Verdict:
         }
 
 
-def decide(claim: Claim, holds: bool, statistic: str, interval: Interval, **details) -> Verdict:
-    """A two-way verdict: `reproduced` if the rule `holds`, else `not reproduced`."""
-    return Verdict(claim, REPRODUCED if holds else NOT_REPRODUCED, statistic, interval, details)
+def decide(holds: bool, statistic: str, interval: Interval, **details) -> Outcome:
+    """A two-way outcome: `reproduced` if the rule `holds`, else `not reproduced`."""
+    return Outcome(REPRODUCED if holds else NOT_REPRODUCED, statistic, interval, details)
+
+
+def outcome(verdict: str, statistic: str, interval: Interval, **details) -> Outcome:
+    """An outcome with a verdict the rule chose itself (three-way rules: `nuanced`)."""
+    return Outcome(verdict, statistic, interval, details)
 
 
 def _plain(value):

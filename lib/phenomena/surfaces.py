@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from phenomena import curvature
+from phenomena.probes import curvature
 from phenomena.optim import OptimizerSpec, make_optimizer
 from phenomena.runtime import program_cache
 

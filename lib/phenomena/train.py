@@ -22,10 +22,10 @@ from flax import nnx
 
 from phenomena.config import check
 from phenomena.optim import OptimizerSpec, make_optimizer
-from phenomena.probes import tree_norm
+from phenomena.probes.units import tree_norm
+from phenomena.rng import TRAIN_STREAM, seed_keys
 from phenomena.runtime import program_cache, shard_runs
 
-TRAIN_STREAM = 1  # fold_in index of each run key for batches and dropout (init uses 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,26 +66,6 @@ class History:
     seconds: float                     # wall time of the loop, compile included
 
 
-def seed_keys(seed: int, n: int, stream: int = 0) -> jax.Array:
-    """`n` independent keys from one integer seed (no global RNG anywhere).
-
-    `stream` names an independent family of keys under the same seed (for example the inits
-    of a second part of an experiment), so parts never share random numbers by accident.
-    """
-    return jax.random.split(jax.random.fold_in(jax.random.key(seed), stream), n)
-
-
-def run_streams(keys: jax.Array, stream: int) -> jax.Array:
-    """Stream `stream` of every run key, for an experiment's own random draws (data, edits).
-
-    Streams 0 and 1 of a run key belong to its initialization (`models.create`) and its
-    training (`fit`); reusing them would correlate, say, a data draw with the batch order.
-    """
-    if stream <= TRAIN_STREAM:
-        raise ValueError(f"streams 0 and 1 are the init's and training's; use 2 or more, not {stream}")
-    return jax.vmap(lambda key: jax.random.fold_in(key, stream))(keys)
-
-
 @dataclasses.dataclass(frozen=True)
 class Sweep:
     """Runs for every (value, seed) pair of a swept hyperparameter, trained as one program.
@@ -98,7 +78,7 @@ class Sweep:
     values: tuple
     seeds: int
     seed: int = 0
-    stream: int = 0
+    part: int = 0  # the family of seed keys (`rng.seed_keys`)
 
     @property
     def runs(self) -> int:
@@ -107,9 +87,9 @@ class Sweep:
 
     def keys(self) -> jax.Array:
         """One key per run, repeating the seeds' keys for every value."""
-        return jnp.tile(seed_keys(self.seed, self.seeds, self.stream), len(self.values))
+        return jnp.tile(seed_keys(self.seed, self.seeds, self.part), len(self.values))
 
-    def per_run(self) -> jax.Array:
+    def run_values(self) -> jax.Array:
         """The swept value of every run, as float32 (for `fit`'s `hparams`)."""
         return jnp.repeat(jnp.asarray(self.values, jnp.float32), self.seeds)
 
@@ -260,6 +240,7 @@ def fit(
     evals = [first_eval(carry, eval_data)]
     step_metrics = []
     n_chunks = config.steps // config.eval_every
+    first_chunk = 0.0
     for i in range(n_chunks):
         carry, metrics, ev = chunk(carry, train_data, eval_data)
         step_metrics.append(metrics)
@@ -269,9 +250,15 @@ def fit(
             loss = np.asarray(metrics["loss"][:, -1])
             failed = int(np.sum(np.asarray(carry["diverged_at"]) >= 0))
             mean = np.nanmean(loss) if np.isfinite(loss).any() else float("nan")
+            elapsed = time.perf_counter() - start
+            if i == 0:
+                first_chunk = elapsed  # holds the compile; later chunks run at full speed
+            # Time left from the chunks after the first (compile-free), once there are some.
+            per_chunk = (elapsed - first_chunk) / i if i else first_chunk
+            left = per_chunk * (n_chunks - i - 1)
             sys.stderr.write(f"\r  {name}: step {(i + 1) * config.eval_every}/{config.steps}"
                              f"  loss {mean:.4g}  diverged {failed}/{runs}  "
-                             f"{time.perf_counter() - start:.1f}s ")
+                             f"{elapsed:.1f} s, ~{left:.0f} s left ")
             sys.stderr.flush()
     if progress:
         sys.stderr.write("\n")
@@ -288,38 +275,3 @@ def fit(
         state=final_state,
         seconds=time.perf_counter() - start,
     )
-
-
-def cross_entropy(model, batch, *, train: bool = False, key=None):
-    """Mean softmax cross-entropy of a classifier on `batch = {"x", "y"}`, with accuracy as aux."""
-    logits, _ = model(batch["x"], train=train, key=key)
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["y"]).mean()
-    accuracy = jnp.mean(jnp.argmax(logits, -1).astype(batch["y"].dtype) == batch["y"])
-    return loss, {"accuracy": accuracy}
-
-
-def squared_error(model, batch, *, train: bool = False, key=None):
-    """Half the mean squared error of a regressor on `batch = {"x", "y"}` (y of shape (n, out))."""
-    prediction, _ = model(batch["x"], train=train, key=key)
-    return 0.5 * jnp.mean(jnp.sum((prediction - batch["y"]) ** 2, axis=-1)), {}
-
-
-def binary_cross_entropy(model, batch, *, train: bool = False, key=None):
-    """Mean sigmoid cross-entropy of a one-logit classifier on `batch = {"x", "y"}` (y in {0, 1})."""
-    logits, _ = model(batch["x"], train=train, key=key)
-    return optax.sigmoid_binary_cross_entropy(logits, batch["y"]).mean(), {}
-
-
-def cross_entropy_loss(model, batch) -> jax.Array:
-    """Mean cross-entropy alone (for probes that differentiate a scalar loss)."""
-    return cross_entropy(model, batch)[0]
-
-
-def classification_metrics(model, splits: Mapping[str, Mapping[str, jax.Array]]) -> dict:
-    """Loss and accuracy on each named split (e.g. train and test), in evaluation mode."""
-    out = {}
-    for split_name, data in splits.items():
-        loss, aux = cross_entropy(model, data, train=False)
-        out[f"{split_name}/loss"] = loss
-        out[f"{split_name}/accuracy"] = aux["accuracy"]
-    return out

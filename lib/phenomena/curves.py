@@ -1,6 +1,9 @@
-"""Early stopping as a selection over a recorded curve, never by re-training.
+"""Reading recorded curves: slopes, steps to a target (with censoring), best steps, gaps.
 
-`train.fit` records every split's metrics at each evaluation, so stopping early is a question
+Every function works on numpy arrays and is NaN-safe (a diverged run is NaN and is never
+selected or counted as reaching a target).
+
+Early stopping is a selection over a recorded curve, never a re-training. `train.fit` records every split's metrics at each evaluation, so stopping early is a question
 asked afterwards of those curves: at which evaluation is the validation loss best, and what
 was the test loss there? Every function works on numpy arrays whose last axis is the
 evaluation index (leading axes are runs, seeds, variants) and is NaN-safe: a NaN (a diverged
@@ -9,6 +12,8 @@ run, an undefined metric) is never selected, and a curve with no finite value se
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
@@ -84,3 +89,55 @@ def best_step_until(curve, stop, mode: str = "min") -> np.ndarray:
     visible = np.arange(values.shape[-1]) <= stop[..., None]
     masked = np.where(visible, values, np.nan)
     return best_step(masked, "min")
+
+
+def loglog_slope(x: Sequence[float], y: np.ndarray) -> np.ndarray:
+    """Least-squares slope of log y against log x, along the last axis of `y` (one per row)."""
+    log_x = np.log(np.asarray(x, np.float64))
+    log_y = np.log(np.asarray(y, np.float64))
+    centred = log_x - log_x.mean()
+    return ((log_y - log_y.mean(axis=-1, keepdims=True)) @ centred) / np.sum(centred**2)
+
+
+def steps_to_target(steps: Sequence[float], curves: np.ndarray, target: float) -> np.ndarray:
+    """First step at which each curve (rows of `curves`, sampled at `steps`) reaches `target`.
+
+    The crossing is interpolated linearly between the two evaluations that bracket it, so the
+    answer is finer than the evaluation interval. NaN where a curve never gets to `target`
+    (or is NaN there, as a diverged run is).
+    """
+    steps = np.asarray(steps, np.float64)
+    curves = np.atleast_2d(np.asarray(curves, np.float64))
+    out = np.full(curves.shape[0], np.nan)
+    for run, curve in enumerate(curves):
+        reached = np.flatnonzero(curve <= target)
+        if reached.size == 0:
+            continue
+        i = reached[0]
+        if i == 0:
+            out[run] = steps[0]
+            continue
+        before, after = curve[i - 1], curve[i]
+        fraction = (before - target) / (before - after)
+        out[run] = steps[i - 1] + fraction * (steps[i] - steps[i - 1])
+    return out
+
+
+def censored(steps: np.ndarray, budget: float) -> np.ndarray:
+    """Steps to a target with runs that never reached it (NaN) set to `budget`.
+
+    A censored run took at least the budget, so a median or a rank over censored steps is a
+    lower bound for it; use this where "did not get there" must count as slow, not be dropped.
+    """
+    steps = np.asarray(steps, np.float64)
+    return np.where(np.isfinite(steps), steps, float(budget))
+
+
+def final(curve: np.ndarray) -> np.ndarray:
+    """The last evaluation of each curve (last axis)."""
+    return np.asarray(curve)[..., -1]
+
+
+def final_gap(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """`upper - lower` at the last evaluation (e.g. train minus test accuracy), per run."""
+    return final(upper) - final(lower)

@@ -16,9 +16,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from phenomena import models
+from phenomena.models import core
 from phenomena.config import check
-from phenomena.probes import safe_norm
+from phenomena.probes.units import safe_norm
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,8 +31,8 @@ class RNNConfig:
 
     def __post_init__(self):
         check(self.hidden > 0, f"rnn.hidden must be positive, got {self.hidden}")
-        check(self.activation in models.ACTIVATIONS,
-              f"rnn.activation must be one of {', '.join(models.ACTIVATIONS)}; got {self.activation!r}")
+        check(self.activation in core.ACTIVATIONS,
+              f"rnn.activation must be one of {', '.join(core.ACTIVATIONS)}; got {self.activation!r}")
         check(self.recurrent_gain > 0, f"rnn.recurrent_gain must be positive, got {self.recurrent_gain}")
 
 
@@ -46,7 +46,7 @@ class RNN(nnx.Module):
 
     def __init__(self, in_features: int, out_features: int, config: RNNConfig, *, rngs: nnx.Rngs):
         self.cell = nnx.SimpleCell(
-            in_features, config.hidden, activation_fn=models.ACTIVATIONS[config.activation],
+            in_features, config.hidden, activation_fn=core.ACTIVATIONS[config.activation],
             kernel_init=jax.nn.initializers.lecun_normal(),
             recurrent_kernel_init=jax.nn.initializers.orthogonal(scale=config.recurrent_gain),
             rngs=rngs)
@@ -69,7 +69,7 @@ class RNN(nnx.Module):
 
 def rnns(in_features: int, out_features: int, config: RNNConfig, keys: jax.Array):
     """`(graphdef, state)` of one RNN per key (state has a leading key axis), as `models.mlps`."""
-    return models.create(lambda rngs: RNN(in_features, out_features, config, rngs=rngs), keys)
+    return core.create(lambda rngs: RNN(in_features, out_features, config, rngs=rngs), keys)
 
 
 def recurrent_spectral_radius(model: RNN) -> jax.Array:

@@ -87,38 +87,6 @@ def noise_per_seed(graphdef, states, loss_fn: Callable, data, keys: jax.Array,
     return jax.vmap(one_seed)(states, keys)
 
 
-def loglog_slope(x: Sequence[float], y: np.ndarray) -> np.ndarray:
-    """Least-squares slope of log y against log x, along the last axis of `y` (one per row)."""
-    log_x = np.log(np.asarray(x, np.float64))
-    log_y = np.log(np.asarray(y, np.float64))
-    centred = log_x - log_x.mean()
-    return ((log_y - log_y.mean(axis=-1, keepdims=True)) @ centred) / np.sum(centred**2)
-
-
-def steps_to_target(steps: Sequence[float], curves: np.ndarray, target: float) -> np.ndarray:
-    """First step at which each curve (rows of `curves`, sampled at `steps`) reaches `target`.
-
-    The crossing is interpolated linearly between the two evaluations that bracket it, so the
-    answer is finer than the evaluation interval. NaN where a curve never gets to `target`
-    (or is NaN there, as a diverged run is).
-    """
-    steps = np.asarray(steps, np.float64)
-    curves = np.atleast_2d(np.asarray(curves, np.float64))
-    out = np.full(curves.shape[0], np.nan)
-    for run, curve in enumerate(curves):
-        reached = np.flatnonzero(curve <= target)
-        if reached.size == 0:
-            continue
-        i = reached[0]
-        if i == 0:
-            out[run] = steps[0]
-            continue
-        before, after = curve[i - 1], curve[i]
-        fraction = (before - target) / (before - after)
-        out[run] = steps[i - 1] + fraction * (steps[i] - steps[i - 1])
-    return out
-
-
 def critical_batch_fit(batch_sizes: Sequence[float], steps: Sequence[float]) -> tuple[float, float]:
     """Fit McCandlish et al.'s S(B) = S_min (1 + B_crit / B); return (S_min, B_crit).
 

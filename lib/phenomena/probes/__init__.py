@@ -1,0 +1,15 @@
+"""Diagnostics of models and training, computed inside jit.
+
+The unit statistics (`safe_norm`, `tree_norm`, dead units, activation statistics, sparsity)
+are importable from here; the larger families are submodules: `curvature` (Hessian-vector
+products, Lanczos), `slices` (loss along lines and planes), `gradient_noise` (minibatch noise,
+noise scale), `covariate_shift` (layer-input moments) and `costs` (FLOPs from XLA).
+"""
+
+from phenomena.probes.units import (activation_stats, bias_grad_norms_per_seed, dead_fractions,
+                                    dead_mask, hidden_bias_grad_norms, hidden_bias_grads,
+                                    safe_norm, tree_norm, zero_fraction)
+
+__all__ = ["activation_stats", "bias_grad_norms_per_seed", "dead_fractions", "dead_mask",
+           "hidden_bias_grad_norms", "hidden_bias_grads", "safe_norm", "tree_norm",
+           "zero_fraction"]

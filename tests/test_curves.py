@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from phenomena import curves
+
+NAN = np.nan
+# Two runs of a validation loss recorded at 6 evaluations: a U (best at index 2) and a run
+# that diverged after index 3 (NaN from there on).
+U_CURVE = [3.0, 2.0, 1.0, 1.5, 2.5, 4.0]
+DIVERGED = [2.0, 1.0, 0.5, 0.7, NAN, NAN]
+
+
+def test_best_step_finds_the_minimum_and_ignores_nans():
+    assert curves.best_step([U_CURVE, DIVERGED]).tolist() == [2, 2]
+    assert curves.best_step([NAN, 5.0, NAN, 4.0]).item() == 3
+
+
+def test_best_step_max_mode_and_first_of_ties():
+    accuracy = [0.1, 0.8, 0.9, 0.9, 0.7]
+    assert curves.best_step(accuracy, mode="max").item() == 2
+    assert curves.best_step([1.0, 0.5, 0.5]).item() == 1
+
+
+def test_all_nan_curve_selects_nothing_and_reads_nan():
+    index = curves.best_step([[NAN, NAN], [2.0, 1.0]])
+    assert index.tolist() == [curves.NO_INDEX, 1]
+    values = curves.value_at([[NAN, NAN], [2.0, 1.0]], index)
+    assert np.isnan(values[0]) and values[1] == 1.0
+
+
+def test_value_at_best_reads_the_target_at_the_selected_step():
+    test_loss = [[3.1, 2.1, 1.2, 1.4, 2.6, 4.5], [2.2, 1.1, 0.6, 0.9, 9.0, 9.0]]
+    picked = curves.value_at_best([U_CURVE, DIVERGED], test_loss)
+    np.testing.assert_allclose(picked, [1.2, 0.6])
+
+
+def test_value_at_best_keeps_leading_axes():
+    runs = np.arange(24, dtype=float).reshape(2, 3, 4)[..., ::-1]  # decreasing: best last
+    assert curves.best_step(runs).shape == (2, 3)
+    np.testing.assert_array_equal(curves.value_at_best(runs, runs * 10), runs[..., -1] * 10)
+
+
+def test_first_stall_stops_after_patience_evaluations_without_improvement():
+    # Best at 2; 3 and 4 do not improve, so patience 2 stops at 4, patience 3 at 5.
+    assert curves.first_stall(U_CURVE, patience=2).item() == 4
+    assert curves.first_stall(U_CURVE, patience=3).item() == 5
+    # Patience 4 never fires within 6 evaluations: the run goes to its last index.
+    assert curves.first_stall(U_CURVE, patience=4).item() == 5
+
+
+def test_first_stall_min_delta_ignores_tiny_improvements_and_nans_never_improve():
+    slow = [1.0, 0.99, 0.98, 0.97, 0.96]
+    assert curves.first_stall(slow, patience=2).item() == 4  # every step improves
+    assert curves.first_stall(slow, patience=2, min_delta=0.05).item() == 2
+    assert curves.first_stall([1.0, NAN, NAN, 0.5], patience=2).item() == 2
+
+
+def test_first_stall_max_mode_and_vectorized():
+    accuracy = [[0.1, 0.5, 0.4, 0.3, 0.2], [0.1, 0.2, 0.3, 0.4, 0.5]]
+    assert curves.first_stall(accuracy, patience=2, mode="max").tolist() == [3, 4]
+
+
+def test_best_step_until_is_the_model_a_stop_keeps():
+    runs = [[3.0, 1.0, 2.0, 0.5], [3.0, 2.0, 1.0, 0.5]]
+    assert curves.best_step_until(runs, [2, 0]).tolist() == [1, 0]
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="mode"):
+        curves.best_step([1.0], mode="median")
+    with pytest.raises(ValueError, match="patience"):
+        curves.first_stall([1.0, 2.0], patience=0)

@@ -1,27 +1,45 @@
-"""Each experiment's quick profile decides every claim as the literature expects.
+"""Every experiment, end to end.
 
-The quick profile runs once per session (fixture in conftest). Two checks are marked `slow`
-and run with `python -m pytest -m slow`: the verdicts at a second seed (not an accident of the
-default seeds), and the smoke profile's determinism. Each compiles programs of other shapes,
-which on a cold compile cache took the suite from ~12 to ~20 minutes on 2 cores; the library's
-determinism (same key, same numbers) is tested in test_train.
+Default tier: each experiment's smoke profile runs, writes a complete results folder, and is
+deterministic (a second run gives identical metrics, another seed different ones). The
+second and third runs reuse the first one's compiled programs, so the check costs little.
+
+`pytest -m verdict`: each quick profile decides every claim as expected (the test that the
+phenomenon appears), once per session. `pytest -m slow`: the same at a second seed.
 """
 
 import json
 
 import pytest
 
-from phenomena.runner import execute, experiment_names, load_experiment
+from phenomena.registry import experiment_names, load_experiment
+from phenomena.runner import execute
 
 EXPERIMENTS = experiment_names()
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
+def test_smoke_profile_runs_completely_and_is_deterministic(name, tmp_path):
+    first = execute(name, "smoke", results_dir=tmp_path / "a")
+    claims = load_experiment(name).claims
+    assert [v.claim.id for v in first.verdicts] == [c.id for c in claims]
+    files = {p.name for p in first.folder.iterdir()}
+    assert {"config.json", "summary.json", "metrics.csv", "arrays.npz", "arrays.json"} <= files
+    assert any(f.endswith(".png") for f in files), "the run drew no figure"
+    second = execute(name, "smoke", results_dir=tmp_path / "b")
+    other = execute(name, "smoke", overrides={"seed": 7}, results_dir=tmp_path / "c")
+    metrics = [o.folder.joinpath("metrics.csv").read_text() for o in (first, second, other)]
+    assert metrics[0] == metrics[1]
+    assert metrics[0] != metrics[2]
+
+
+@pytest.mark.verdict
+@pytest.mark.parametrize("name", EXPERIMENTS)
 def test_quick_profile_verdicts_equal_expected(name, quick_run):
     outcome = quick_run(name)
     module = load_experiment(name)
     decided = {v.claim.id: v for v in outcome.verdicts}
-    assert set(decided) == {c.id for c in module.CLAIMS}
+    assert set(decided) == {c.id for c in module.claims}
     mismatches = {i: (v.verdict, v.claim.expected, str(v.interval)) for i, v in decided.items()
                   if v.verdict != v.claim.expected}
     assert mismatches == {}
@@ -39,16 +57,7 @@ def test_verdicts_hold_for_another_seed(name, quick_run):
     assert mismatches == {}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", EXPERIMENTS)
-def test_smoke_profile_is_deterministic_and_seeds_differ(name, tmp_path):
-    first = execute(name, "smoke", results_dir=tmp_path / "a").folder / "metrics.csv"
-    second = execute(name, "smoke", results_dir=tmp_path / "b").folder / "metrics.csv"
-    other = execute(name, "smoke", overrides={"seed": 7}, results_dir=tmp_path / "c").folder / "metrics.csv"
-    assert first.read_text() == second.read_text()
-    assert first.read_text() != other.read_text()
-
-
+@pytest.mark.verdict
 def test_report_lists_every_claim_with_its_verdict(quick_run, results_root):
     from phenomena.report import write_report
 
@@ -56,6 +65,6 @@ def test_report_lists_every_claim_with_its_verdict(quick_run, results_root):
         quick_run(name)
     report = write_report(results_root).read_text()
     for name in EXPERIMENTS:
-        for claim in load_experiment(name).CLAIMS:
+        for claim in load_experiment(name).claims:
             assert f"`{claim.id}`" in report
         assert f"{name}/quick/" in report

@@ -21,23 +21,26 @@ import optax
 from flax import nnx
 
 from phenomena.config import check
-from phenomena.optim import OptimizerSpec, make_optimizer
+from phenomena.optim import BASE_OPTIMIZERS, OptimizerSpec, make_optimizer
 from phenomena.probes.units import tree_norm
 from phenomena.rng import TRAIN_STREAM, seed_keys
 from phenomena.runtime import program_cache, shard_runs
 
+
+DEFAULT_MOMENTUM = 0.9
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "adam")
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Optimization settings shared by every experiment that trains."""
 
-    optimizer: str = "adam"
-    lr: float = 1e-2
-    momentum: float = 0.9
-    steps: int = 1000
-    batch_size: int = 128  # 0 = full batch
-    eval_every: int = 100
+    optimizer: str = "adam"  # sgd, momentum, nesterov, adam, rmsprop or adagrad (Optax)
+    lr: float = 1e-2  # learning rate (the peak rate under a schedule)
+    momentum: float = DEFAULT_MOMENTUM  # heavy-ball / Nesterov coefficient, Adam's beta1
+    steps: int = 1000  # optimizer steps
+    batch_size: int = 128  # examples per step, drawn with replacement; 0 = full batch
+    eval_every: int = 100  # steps between evaluations (and between progress lines)
 
     def __post_init__(self):
         check(self.lr > 0, f"train.lr must be positive, got {self.lr}")
@@ -47,6 +50,12 @@ class TrainConfig:
         check(self.steps % self.eval_every == 0,
               f"train.steps ({self.steps}) must be a multiple of train.eval_every ({self.eval_every})")
         check(0 <= self.momentum < 1, f"train.momentum must be in [0, 1), got {self.momentum}")
+        check(self.optimizer in BASE_OPTIMIZERS,
+              f"train.optimizer must be one of {', '.join(BASE_OPTIMIZERS)}; got {self.optimizer!r}")
+        # An override that changes nothing is refused: plain SGD, RMSProp and Adagrad have no
+        # momentum term (Adam reads it as beta1).
+        check(self.optimizer in MOMENTUM_OPTIMIZERS or self.momentum == DEFAULT_MOMENTUM,
+              f"train.momentum is not used by {self.optimizer}; leave it at {DEFAULT_MOMENTUM}")
 
     def spec(self, **extras) -> OptimizerSpec:
         """The optimizer's static structure, with optional extras (clip, decay, l1)."""
@@ -63,6 +72,7 @@ class History:
     evals: dict[str, np.ndarray]       # name -> (runs, evals, ...)
     diverged_at: np.ndarray            # (runs,) first non-finite step, -1 if never
     state: Any                         # final nnx.State, leading run axis (last finite values)
+    graphdef: Any                      # the model's structure: nnx.merge(graphdef, one run's state)
     seconds: float                     # wall time of the loop, compile included
 
 
@@ -236,7 +246,10 @@ def fit(
 
     start = time.perf_counter()
     state, keys, values = shard_runs((state, keys, values))
-    carry = init(state, keys, values)
+    # Values that do not depend on the runs (zeroed optimizer moments, the step counter) come
+    # out of `init` replicated; laid out like the rest, the chunk program compiles once, not
+    # once for the first chunk's layout and again for the later ones'.
+    carry = shard_runs(init(state, keys, values))
     evals = [first_eval(carry, eval_data)]
     step_metrics = []
     n_chunks = config.steps // config.eval_every
@@ -273,5 +286,6 @@ def fit(
         evals=evals,
         diverged_at=diverged_at,
         state=final_state,
+        graphdef=graphdef,
         seconds=time.perf_counter() - start,
     )

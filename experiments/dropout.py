@@ -90,7 +90,7 @@ def run(config: Config) -> Results:
 
     def fit_rate(arm, keys, _):
         model = dataclasses.replace(config.model, dropout=arm["rate"])
-        graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, model, keys)
+        graphdef, state = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES, model, keys)
         return train.fit(graphdef, state, losses.cross_entropy, splits["train"], config.train,
                          keys, evaluate=losses.classification_metrics, eval_data=splits,
                          name=f"dropout {arm['rate']}")

@@ -17,6 +17,7 @@ import numpy as np
 from phenomena.paths import cache_dir
 
 MNIST1D_CLASSES = 10
+MNIST1D_LENGTH = 40  # samples per signal: the input width of an MLP on MNIST-1D
 
 
 def mnist1d(seed: int = 42) -> dict[str, np.ndarray]:

@@ -70,3 +70,13 @@ def test_bad_arguments_raise():
         curves.best_step([1.0], mode="median")
     with pytest.raises(ValueError, match="patience"):
         curves.first_stall([1.0, 2.0], patience=0)
+
+
+def test_first_step_reaching_reads_the_first_recorded_step_without_interpolating():
+    steps = [0, 10, 20, 30]
+    accuracy = [[0.1, 0.5, 0.995, 1.0], [0.1, 0.2, NAN, 0.3]]
+    reached = curves.first_step_reaching(steps, accuracy, 0.99)
+    assert reached[0] == 20 and np.isnan(reached[1])
+    # A loss reaches its target from above; leading axes are kept.
+    loss = np.array([[[2.0, 1.0, 0.5, 0.4]], [[2.0, 2.0, 2.0, 0.05]]])
+    assert curves.first_step_reaching(steps, loss, 0.5, mode="min").tolist() == [[20.0], [30.0]]

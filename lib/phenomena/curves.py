@@ -141,3 +141,19 @@ def final(curve: np.ndarray) -> np.ndarray:
 def final_gap(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """`upper - lower` at the last evaluation (e.g. train minus test accuracy), per run."""
     return final(upper) - final(lower)
+
+
+def first_step_reaching(steps: Sequence[float], curve: np.ndarray, target: float,
+                        mode: str = "max") -> np.ndarray:
+    """The first recorded step at which each curve (last axis, sampled at `steps`) reaches
+    `target`: `>= target` with `mode="max"` (an accuracy), `<= target` with `"min"` (a loss).
+
+    Unlike `steps_to_target` nothing is interpolated: the answer is one of `steps` (use it for
+    a curve recorded at every step). NaN where a curve never gets there (a NaN never does).
+    Works over any leading axes.
+    """
+    values = _as_minimized(curve, mode)
+    bound = target if mode == "min" else -target
+    reached = values <= bound  # False for NaN
+    steps = np.asarray(steps, np.float64)
+    return np.where(reached.any(axis=-1), steps[np.argmax(reached, axis=-1)], np.nan)

@@ -6,6 +6,7 @@ and cached under `$PHENOMENA_CACHE` (default `~/.cache/phenomena`).
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from phenomena.paths import cache_dir
 
 MNIST1D_CLASSES = 10
 MNIST1D_LENGTH = 40  # samples per signal: the input width of an MLP on MNIST-1D
+MNIST1D_TRAIN_SIZE = 4000  # training examples of the standard MNIST-1D (1000 more for test)
 
 
 def mnist1d(seed: int = 42) -> dict[str, np.ndarray]:
@@ -135,3 +137,63 @@ def repeat_to(data: dict, size: int) -> dict:
 def same_for_every_run(data: dict, runs: int) -> dict:
     """One shared dataset given to each of `runs` runs (for `fit(..., data_axis=0)`)."""
     return jax.tree.map(lambda a: jnp.broadcast_to(a, (runs, *a.shape)), data)
+
+
+@functools.partial(jax.jit, static_argnames=("sizes", "length"))  # one program, not one per operation
+def nested_subsets(data: dict, keys: jax.Array, sizes: tuple[int, ...], length: int) -> dict:
+    """For every size and key, a random subset of `data` tiled to `length` rows: one training
+    set per run, runs size-major (run i has size `sizes[i // len(keys)]`, key `i % len(keys)`).
+
+    A key's subsets are prefixes of one permutation, so they are nested (the 250 hold the 125)
+    and sizes are compared paired. Each size must divide `length`; batches sampled uniformly from
+    the tiled rows are uniform over the subset (`repeat_to`), so every size trains in one
+    program. The result has a leading run axis, for `fit(..., data_axis=0)`.
+    """
+    parts = [jax.vmap(lambda key, n=n: repeat_to(random_subset(data, key, n), length))(keys)
+             for n in sizes]
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
+
+
+@functools.partial(jax.jit, static_argnames=("pool", "n_val"))  # one program, not one per operation
+def pools_with_validation(data: dict, pool_keys: jax.Array, split_keys: jax.Array, pool: int,
+                          n_val: int) -> tuple[dict, dict]:
+    """Per key pair: a random `pool`-example subset of `data`, carved into training and
+    validation splits of `pool - n_val` and `n_val` examples (`random_subset`, then
+    `split_validation`). Returns `(train, val)` with a leading key axis, for `data_axis=0`."""
+    def one(pool_key, split_key):
+        return split_validation(random_subset(data, pool_key, pool), split_key, n_val)
+
+    return jax.vmap(one)(pool_keys, split_keys)
+
+
+def balanced_nested_subsets(data: dict, keys: jax.Array, classes: int, per_class) -> dict:
+    """For every size `n` of `per_class` and every key, `n` random examples of each of the
+    `classes` labels, tiled to `classes * max(per_class)` rows: one balanced training set per
+    run, runs size-major (run i has `per_class[i // len(keys)]` per class, key `i % len(keys)`).
+
+    A key's subsets are nested (the first `n` of one random order per class,
+    `transfer.per_class_indices`), so sizes are compared paired; each size must divide the
+    largest, so that uniform batches from the tiled rows stay uniform over the subset.
+    """
+    from phenomena.transfer import per_class_indices  # transfer sits above data
+
+    largest = max(per_class)
+    if any(largest % n for n in per_class):
+        raise ValueError(f"every per-class size must divide the largest, got {tuple(per_class)}")
+    labels = np.asarray(data["y"])  # concrete: each class's members are found with numpy
+
+    @jax.jit  # one program, not one per operation (index arithmetic: the same examples)
+    def subsets(keys, data):
+        order = jax.vmap(lambda key: per_class_indices(labels, key, classes, largest))(keys)
+        index = jnp.concatenate([jnp.tile(order[:, :, :n].reshape(len(keys), -1), (1, largest // n))
+                                 for n in per_class])  # (size * key, classes * largest)
+        return jax.tree.map(lambda a: a[index], data)
+
+    return subsets(keys, data)
+
+
+@functools.partial(jax.jit, static_argnames="n")  # one program, not one per operation
+def random_subsets(data: dict, keys: jax.Array, n: int) -> dict:
+    """One random `n`-example subset of `data` per key (`random_subset` under `vmap`): a
+    training set per run with a leading run axis, for `fit(..., data_axis=0)`."""
+    return jax.vmap(lambda key: random_subset(data, key, n))(keys)

@@ -1,15 +1,18 @@
-"""overfitting's claim rules on made-up results: each verdict branch can come out."""
+"""overfitting's claim rules on made-up results: each verdict branch can come out, no training."""
 
 import numpy as np
 import pytest
 
 from experiments import overfitting
+from phenomena.config import ConfigError
 from phenomena.results import Results
+from phenomena.runner import resolve_config
 from phenomena.stats import NOT_REPRODUCED, REPRODUCED
 
-SEEDS = 8
-WIDTHS = [4, 16, 64, 256]
-SIZES = [250, 500, 1000, 2000, 4000]
+CONFIG = resolve_config(overfitting, "quick")
+SEEDS = CONFIG.seeds
+WIDTHS = list(CONFIG.widths)  # 4, 16, 64, 256
+SIZES = list(CONFIG.sizes)    # 125, 250, 500, 1000
 
 
 def _noisy(value, seed):
@@ -25,35 +28,53 @@ def _final(train_acc, test_acc, seed):
     return curve(train_acc, 0), curve(test_acc, 100)
 
 
-def _results(random_test=0.10, width_gaps=(0.3, 0.6, 0.7, 0.75), size_gaps=(0.7, 0.6, 0.5, 0.3, 0.15)):
+def _results(random_train=1.0, random_test=0.10, width_gaps=(0.3, 0.6, 0.7, 0.75),
+             size_gaps=(0.7, 0.6, 0.45, 0.3)):
     results = Results()
-    mem_train, mem_test = _final([1.0, 1.0], [0.3, random_test], 0)
+    mem_train, mem_test = _final([1.0, random_train], [0.3, random_test], 0)
     results.add("memorize_train_accuracy", np.minimum(mem_train, 1.0), ("labels", "seed", "memorize_step"),
                 labels=list(overfitting.LABELS), seed=list(range(SEEDS)), memorize_step=[0, 200])
     results.add("memorize_test_accuracy", mem_test, ("labels", "seed", "memorize_step"))
+    # Train accuracy at every step: true labels fitted at step 20, random ones at step 30.
     steps = np.arange(200)
     per_step = np.broadcast_to(np.minimum(steps / np.array([20.0, 30.0])[:, None], 1.0)[:, None, :],
                                (2, SEEDS, 200))
     results.add("memorize_step_accuracy", per_step, ("labels", "seed", "optimizer_step"),
                 optimizer_step=steps.tolist())
-    for part, axis, gaps in (("width", WIDTHS, width_gaps), ("size", SIZES, size_gaps)):
+    for part, axis, gaps, step in (("width", WIDTHS, width_gaps, "step"),
+                                   ("size", SIZES, size_gaps, "size_step")):
         train_acc, test_acc = _final([1.0] * len(gaps), [1.0 - g for g in gaps], 1)
-        results.add(f"{part}_train_accuracy", train_acc, (part, "seed", "step"), **{part: axis},
-                    step=[0, 600])
-        results.add(f"{part}_test_accuracy", test_acc, (part, "seed", "step"))
+        results.add(f"{part}_train_accuracy", np.minimum(train_acc, 1.0), (part, "seed", step),
+                    **{part: axis, step: [0, 600]})
+        results.add(f"{part}_test_accuracy", test_acc, (part, "seed", step))
     return results
 
 
-def _verdicts(results):
-    return {v.claim.id.split(".")[1]: v for v in overfitting.claims(results)}
+def _decided(results):
+    return {v.claim.id.split(".")[1]: v for v in overfitting.claims.decide(results, CONFIG)}
 
 
 def test_textbook_overfitting_is_reproduced_everywhere():
-    verdicts = _verdicts(_results())
-    assert {k: v.verdict for k, v in verdicts.items()} == dict.fromkeys(verdicts, REPRODUCED)
+    assert overfitting.claims.verdicts(_results(), CONFIG) == {
+        "memorizes_random_labels": REPRODUCED, "gap_grows_with_capacity": REPRODUCED,
+        "gap_shrinks_with_data": REPRODUCED}
+    decided = _decided(_results())
+    memorization = decided["memorizes_random_labels"].details
     # True labels fit at step 20, random ones at step 30: a 1.5x slowdown.
-    slowdown = verdicts["memorizes_random_labels"].details["slowdown_random_over_true"]
-    assert slowdown.mean == pytest.approx(1.5)
+    assert memorization["steps_to_fit_true_labels"].mean == pytest.approx(20)
+    assert memorization["slowdown_random_over_true"].mean == pytest.approx(1.5)
+    # Accuracies get intervals inside [0, 1].
+    assert 0 <= memorization["test_accuracy_random_labels"].low <= 0.1
+    assert decided["memorizes_random_labels"].interval.high <= 1.0
+    assert decided["gap_grows_with_capacity"].interval.mean == pytest.approx(0.45, abs=0.01)
+    assert decided["gap_shrinks_with_data"].interval.mean == pytest.approx(0.4, abs=0.01)
+
+
+def test_random_labels_that_generalize_or_are_not_fitted_are_not_memorization():
+    assert overfitting.claims.verdicts(_results(random_test=0.25), CONFIG)[
+        "memorizes_random_labels"] == NOT_REPRODUCED
+    assert overfitting.claims.verdicts(_results(random_train=0.9), CONFIG)[
+        "memorizes_random_labels"] == NOT_REPRODUCED
 
 
 def _size_details(last_train_accuracy_of_largest):
@@ -62,8 +83,8 @@ def _size_details(last_train_accuracy_of_largest):
     train_acc = results["size_train_accuracy"].copy()
     train_acc[..., -1] = 1.0
     train_acc[-1, :, -1] = last_train_accuracy_of_largest
-    results.add("size_train_accuracy", train_acc, ("size", "seed", "step"))
-    return _verdicts(results)["gap_shrinks_with_data"].details
+    results.add("size_train_accuracy", train_acc, ("size", "seed", "size_step"))
+    return _decided(results)["gap_shrinks_with_data"].details
 
 
 def test_an_under_fitted_size_is_flagged_in_the_details():
@@ -73,19 +94,24 @@ def test_an_under_fitted_size_is_flagged_in_the_details():
     assert details["lowest_train_accuracy_any_size_and_seed"] == pytest.approx(0.8)
 
 
-def test_random_labels_that_generalize_are_not_memorization():
-    verdicts = _verdicts(_results(random_test=0.25))
-    assert verdicts["memorizes_random_labels"].verdict == NOT_REPRODUCED
-
-
 def test_a_gap_that_peaks_then_falls_with_width_is_not_growth():
-    verdicts = _verdicts(_results(width_gaps=(0.3, 0.75, 0.72, 0.70)))
-    assert verdicts["gap_grows_with_capacity"].verdict == NOT_REPRODUCED
-    assert verdicts["gap_grows_with_capacity"].details["peak_width"] == 16
+    decided = _decided(_results(width_gaps=(0.3, 0.75, 0.72, 0.70)))
+    assert decided["gap_grows_with_capacity"].verdict == NOT_REPRODUCED
+    assert decided["gap_grows_with_capacity"].details["peak_width"] == 16
     # A dip within the 0.02 slack still counts as growth.
-    assert _verdicts(_results(width_gaps=(0.3, 0.75, 0.74, 0.76)))["gap_grows_with_capacity"].verdict == REPRODUCED
+    assert overfitting.claims.verdicts(_results(width_gaps=(0.3, 0.75, 0.74, 0.76)), CONFIG)[
+        "gap_grows_with_capacity"] == REPRODUCED
 
 
-def test_a_flat_gap_over_sizes_does_not_shrink():
-    verdicts = _verdicts(_results(size_gaps=(0.5, 0.5, 0.5, 0.5, 0.5)))
-    assert verdicts["gap_shrinks_with_data"].verdict == NOT_REPRODUCED
+def test_a_flat_gap_over_sizes_or_one_that_rises_midway_does_not_shrink():
+    verdicts = overfitting.claims.verdicts(_results(size_gaps=(0.5, 0.5, 0.5, 0.5)), CONFIG)
+    assert verdicts["gap_shrinks_with_data"] == NOT_REPRODUCED
+    verdicts = overfitting.claims.verdicts(_results(size_gaps=(0.7, 0.5, 0.6, 0.3)), CONFIG)
+    assert verdicts["gap_shrinks_with_data"] == NOT_REPRODUCED
+
+
+def test_a_minibatch_memorization_run_is_refused():
+    # The memorization curve is the full-batch loss's accuracy; with minibatches it would not be
+    # the train accuracy, so the override is an error rather than a silent change of meaning.
+    with pytest.raises(ConfigError, match="memorize.batch_size"):
+        resolve_config(overfitting, "quick", overrides={"memorize.batch_size": "64"})

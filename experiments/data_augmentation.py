@@ -23,14 +23,13 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from phenomena import augment, data, losses, models, plots, rng, stats, train
+from phenomena import augment, curves, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
+from phenomena.experiment import BaseConfig, ClaimBook, grid_fit, main
 from phenomena.models import MLPConfig
 from phenomena.results import Results
-from phenomena.stats import Claim, decide
 from phenomena.train import TrainConfig
 
 ARMS = ("plain", "augmented")
@@ -39,27 +38,27 @@ EXAMPLE_DRAWS = 4  # augmented copies of one signal shown in the figure
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(BaseConfig):
     """Every knob of the experiment; `PROFILES` override some of them."""
 
-    seed: int = 0
-    seeds: int = 8
-    sizes: tuple[int, ...] = (125, 250, 500, 1000, 2000, 4000)
-    width: int = 64
-    depth: int = 2
-    max_shift: int = 8          # samples of circular shift, either way (of 40)
-    scale_range: float = 0.2    # amplitude factor in [1 - range, 1 + range]
-    noise_std: float = 0.1      # the signals have unit standard deviation
-    train: TrainConfig = TrainConfig(optimizer="adam", lr=1e-2, steps=1000, batch_size=100,
-                                     eval_every=500)
+    sizes: tuple[int, ...] = (125, 250, 500, 1000, 2000, 4000)  # training-set sizes n (examples)
+    width: int = 64             # hidden units per layer of the MLP
+    depth: int = 2              # hidden layers of the MLP
+    max_shift: int = 8          # largest circular shift, either way (samples, of 40)
+    scale_range: float = 0.2    # amplitude factor drawn from [1 - range, 1 + range]
+    noise_std: float = 0.1      # std of the added Gaussian noise (the signals have unit std)
+    train: TrainConfig = TrainConfig(  # training of both arms at every size
+        optimizer="adam", lr=1e-2, steps=1000, batch_size=100, eval_every=500)
 
     def __post_init__(self):
+        super().__post_init__()
+        total, length = data.MNIST1D_TRAIN_SIZE, data.MNIST1D_LENGTH
         check(len(self.sizes) >= 2 and list(self.sizes) == sorted(set(self.sizes)),
               f"sizes needs at least two increasing training sizes, got {self.sizes}")
-        check(all(0 < n <= 4000 and 4000 % n == 0 for n in self.sizes),
-              f"every size must divide MNIST-1D's 4000 training examples, got {self.sizes}")
+        check(all(0 < n <= total and total % n == 0 for n in self.sizes),
+              f"every size must divide MNIST-1D's {total} training examples, got {self.sizes}")
         check(self.width > 0 and self.depth >= 1, "width and depth must be positive")
-        check(0 <= self.max_shift < 40, f"max_shift must be in [0, 40), got {self.max_shift}")
+        check(0 <= self.max_shift < length, f"max_shift must be in [0, {length}), got {self.max_shift}")
         check(0 <= self.scale_range < 1, f"scale_range must be in [0, 1), got {self.scale_range}")
         check(self.noise_std >= 0, f"noise_std must be >= 0, got {self.noise_std}")
 
@@ -72,59 +71,36 @@ class Config:
 
 CONFIG = Config()
 PROFILES = {
-    "smoke": {"seeds": 2, "sizes": (125, 4000), "train.steps": 100, "train.eval_every": 50},
+    "smoke": {"seeds": 2, "sizes": (125, 4000), "width": 16, "depth": 1, "train.steps": 100,
+              "train.eval_every": 50},
     "quick": {},
     "full": {"seeds": 32, "width": 128, "train.steps": 8000, "train.eval_every": 500},
 }
 
-CLAIMS = [
-    Claim("data_augmentation.augmentation_helps_small_data", "Q59",
-          "gain = test accuracy with augmentation - without, paired per seed (same subset, init "
-          "and batches): its 95 % CI lies above 0 at the smallest n, and the CI of the per-seed "
-          "difference gain(smallest n) - gain(largest n) lies above 0"),
-]
-
-
-def _subsets(config: Config, seed_keys: jax.Array, train_set: dict) -> dict:
-    """Per (size, seed) run: its random training subset tiled to the full 4000 rows.
-
-    One permutation per seed serves every size, so the subsets are nested (the 250 contain the
-    125) and sizes differ only in how much data they add.
-    """
-    total = train_set["y"].shape[0]
-    subset_keys = rng.run_stream(seed_keys, SUBSET_STREAM)
-    runs = []
-    for n in config.sizes:
-        runs.append(jax.vmap(lambda k, n=n: data.repeat_to(data.random_subset(train_set, k, n), total))(
-            subset_keys))
-    return jax.tree.map(lambda *parts: jnp.concatenate(parts), *runs)
-
 
 def run(config: Config) -> Results:
-    """Train every (size, seed) with and without augmentation; record accuracies along training."""
+    """Train every (size, seed) with and without augmentation from the same init on the same
+    batches; record accuracies along training, and a signal with augmented copies."""
     splits = data.mnist1d_splits()
-    sweep = train.Sweep(config.sizes, config.seeds, config.seed)
-    keys = sweep.keys()  # the same init and batch stream for every size and both arms
-    subsets = _subsets(config, keys[:config.seeds], splits["train"])
-    test = data.same_for_every_run(splits["test"], sweep.runs)
-    graphdef, state = models.mlps(40, 10, MLPConfig(width=config.width, depth=config.depth), keys)
-    losses = {"plain": losses.cross_entropy,
-              "augmented": augment.augmented(losses.cross_entropy, config.augmentation())}
-    curves = {}
-    for arm in ARMS:
-        history = train.fit(graphdef, state, losses[arm], subsets, config.train, keys,
-                            evaluate=losses.classification_metrics,
-                            eval_data={"train": subsets, "test": test}, data_axis=0, name=arm)
-        curves[arm] = {split: sweep.unflatten(history.evals[f"{split}/accuracy"])
-                       for split in ("train", "test")}
+    seed_keys = rng.seed_keys(config.seed, config.seeds)  # grid_fit's keys (part 0) as well
+    # Each run's own subset, tiled to the 4000 rows: every size trains in one program.
+    subsets = data.nested_subsets(splits["train"], rng.run_stream(seed_keys, SUBSET_STREAM),
+                                  config.sizes, data.MNIST1D_TRAIN_SIZE)
+    loss_by_arm = {"plain": losses.cross_entropy,
+                   "augmented": augment.augmented(losses.cross_entropy, config.augmentation())}
+    model = MLPConfig(width=config.width, depth=config.depth)
 
-    results = Results(meta={"max_shift": config.max_shift, "scale_range": config.scale_range,
-                            "noise_std": config.noise_std})
-    steps = [int(s) for s in history.eval_steps]
-    for split in ("train", "test"):
-        results.add(f"{split}_accuracy", np.stack([curves[arm][split] for arm in ARMS]),
-                    ("arm", "size", "seed", "step"), arm=list(ARMS), size=list(config.sizes),
-                    step=steps)
+    def fit_arm(arm, keys, _):
+        graphdef, state = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES, model, keys)
+        test = data.same_for_every_run(splits["test"], len(keys))
+        return train.fit(graphdef, state, loss_by_arm[arm["arm"]], subsets, config.train, keys,
+                         evaluate=losses.classification_metrics,
+                         eval_data={"train": subsets, "test": test}, data_axis=0, name=arm["arm"])
+
+    grid = grid_fit({"arm": ARMS, "size": config.sizes}, fit_arm, seed=config.seed,
+                    seeds=config.seeds, vmapped="size")
+    results = grid.add_to(Results(), evals={"train/accuracy": "train_accuracy",
+                                            "test/accuracy": "test_accuracy"})
     signal = splits["train"]["x"][:1]
     draws = jax.vmap(lambda k: config.augmentation()(k, signal)[0])(
         jax.random.split(jax.random.key(config.seed), EXAMPLE_DRAWS))
@@ -136,37 +112,40 @@ def run(config: Config) -> Results:
 
 def accuracy_gain(results: Results) -> np.ndarray:
     """Final test accuracy with augmentation minus without, per (size, seed)."""
-    final = results["test_accuracy"][..., -1]  # (arm, size, seed)
+    final = curves.final(results["test_accuracy"])  # (arm, size, seed)
     return final[ARMS.index("augmented")] - final[ARMS.index("plain")]
 
 
-def claims(results: Results) -> list[stats.Verdict]:
-    """Decide: is the gain positive at the smallest n, and larger there than at the largest?"""
-    (claim,) = CLAIMS
-    sizes = results.coords["size"]
+claims = ClaimBook("data_augmentation", questions="Q59")
+
+
+@claims.rule("augmentation_helps_small_data",
+             rule="gain = test accuracy with augmentation - without, paired per seed (same subset, "
+                  "init and batches): its 95 % CI lies above 0 at the smallest n, and the CI of the "
+                  "per-seed difference gain(smallest n) - gain(largest n) lies above 0")
+def _(results: Results, config: Config):
+    sizes = config.sizes
     gain = accuracy_gain(results)
     small = stats.mean_ci(gain[0])
     shrink = stats.paired_diff_ci(gain[0], gain[-1])
-    final = results["test_accuracy"][..., -1]
-    return [
-        decide(claim, small.above(0) and shrink.above(0),
-               f"test accuracy gain from augmentation at n={sizes[0]}", small,
-               gain_smallest_minus_largest=shrink,
-               gain_by_size={n: stats.mean_ci(g) for n, g in zip(sizes, gain)},
-               test_accuracy={f"{arm} n={n}": stats.mean_ci(final[a, i])
-                              for a, arm in enumerate(ARMS) for i, n in enumerate(sizes)}),
-    ]
+    final = curves.final(results["test_accuracy"])
+    return stats.decide(
+        small.above(0) and shrink.above(0), f"test accuracy gain from augmentation at n={sizes[0]}",
+        small, gain_smallest_minus_largest=shrink,
+        gain_by_size={n: stats.mean_ci(g) for n, g in zip(sizes, gain)},
+        test_accuracy={f"{arm} n={n}": stats.mean_ci(final[a, i], bounds=(0, 1))
+                       for a, arm in enumerate(ARMS) for i, n in enumerate(sizes)})
 
 
-def plot(results: Results) -> dict:
+def plot(results: Results, config: Config) -> dict:
     """Accuracy and gain against training size; one signal and its augmented copies."""
-    sizes = np.asarray(results.coords["size"])
+    sizes = np.asarray(config.sizes)
     fig, axes = plots.figure(ncols=3, width=4.4)
     ax = axes[0, 0]
     for a, arm in enumerate(ARMS):
-        plots.band(ax, sizes, results.sel("test_accuracy", arm=arm)[..., -1].T,
+        plots.band(ax, sizes, curves.final(results.sel("test_accuracy", arm=arm)).T,
                    label=f"{arm}, test", color=plots.PALETTE[a], marker="o")
-        plots.band(ax, sizes, results.sel("train_accuracy", arm=arm)[..., -1].T,
+        plots.band(ax, sizes, curves.final(results.sel("train_accuracy", arm=arm)).T,
                    label=f"{arm}, train (unaugmented)", color=plots.PALETTE[a], marker="s",
                    linestyle=":")
     _size_axis(ax, sizes)
@@ -192,12 +171,11 @@ def plot(results: Results) -> dict:
         ax.text(len(signal) - 0.5, -offset * i + 1.2, "original" if i == 0 else f"draw {i}",
                 ha="right", fontsize=8.5)
     ax.set_yticks([])
-    m = results.meta
     ax.set_xlabel("position (sample)")
     ax.set_ylabel("signal value (copies offset)")
-    ax.set_title(f"one digit {m['example_label']} and augmented copies\n"
-                 f"(shift ±{m['max_shift']}, scale 1±{m['scale_range']}, noise σ={m['noise_std']})",
-                 fontsize=9.5)
+    ax.set_title(f"one digit {results.meta['example_label']} and augmented copies\n"
+                 f"(shift ±{config.max_shift}, scale 1±{config.scale_range}, "
+                 f"noise σ={config.noise_std})", fontsize=9.5)
     mean_gain = 100 * np.mean(accuracy_gain(results), axis=1)
     best = int(np.argmax(mean_gain))
     plots.title(fig, f"Augmentation adds {mean_gain[best]:.0f} test-accuracy points at n = "
@@ -214,9 +192,4 @@ def _size_axis(ax, sizes) -> None:
     ax.set_xlabel("training examples n (log scale)")
 
 
-if __name__ == "__main__":
-    import sys
-
-    from phenomena.cli import experiment_main
-
-    sys.exit(experiment_main(__spec__.name))
+main(__spec__)

@@ -7,9 +7,10 @@ seed as nested balanced subsets. Three arms train on each target set for the sam
 *scratch* (fresh init), *frozen* (the source's hidden layers, frozen through Optax's
 `multi_transform`, with a fresh head) and *fine-tuned* (the same start, every layer trained).
 The score is test accuracy on the digits 5-9 test examples at the last step (no selection).
-Scratch and fine-tuned runs share one program; frozen runs a second. Every target-set size
-runs in the same program: each run's examples are tiled to one common length, which keeps
-sampling with replacement uniform over that run's subset.
+Scratch and fine-tuned runs share one compiled program; frozen runs a second. Every
+target-set size runs in the same program: each run's examples are tiled to one common length,
+which keeps sampling with replacement uniform over that run's subset. All arms start from the
+same fresh heads (same target keys) and see the same batches: they are compared paired.
 
 Command:  python -m experiments.transfer_learning --profile quick
 Expected: at <= 20 examples per class both transfer arms beat scratch by well over 5 points
@@ -31,44 +32,45 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import data, losses, models, plots, rng, stats, train
+from phenomena import curves, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
+from phenomena.experiment import BaseConfig, ClaimBook, grid_fit, main
 from phenomena.models import CNNConfig, MLPConfig
 from phenomena.optim import PathMask
 from phenomena.results import Results
-from phenomena.stats import Claim, decide
 from phenomena.train import TrainConfig
-from phenomena.transfer import graft, per_class_indices
+from phenomena.transfer import graft
 
 SOURCE_DIGITS = (0, 1, 2, 3, 4)
 TARGET_DIGITS = (5, 6, 7, 8, 9)
 ARMS = ("scratch", "frozen", "fine-tuned")
 # What is transferred (and frozen in the frozen arm): everything below the head.
 FEATURES = {"cnn": PathMask("['convs']"), "mlp": PathMask("['hidden']")}
-TARGET_STREAM = 1  # seed_keys stream of the target models (the source nets use stream 0)
+TARGET_PART = 1  # seed-key part of the target models (the source nets use part 0)
 SUBSET_STREAM = 2  # each target run key's stream for choosing its examples
 MARGIN_POINTS = 5.0  # CLAIMS.md: transfer must win by at least this many accuracy points
 SMALL_N = 20  # "small target data": at most this many examples per class
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(BaseConfig):
     """Every knob of the experiment; `PROFILES` override some of them."""
 
-    seed: int = 0
-    seeds: int = 8
-    architecture: str = "cnn"  # or "mlp"
-    cnn: CNNConfig = CNNConfig(channels=16, layers=3, kernel=5, stride=2)
-    mlp: MLPConfig = MLPConfig(width=128, depth=2, activation="relu", init="he_normal")
-    per_class: tuple[int, ...] = (5, 20, 100)
-    source: TrainConfig = TrainConfig(optimizer="adam", lr=3e-3, steps=1000, batch_size=64,
-                                      eval_every=500)
+    architecture: str = "cnn"  # network of both tasks: "cnn" (section cnn) or "mlp" (section mlp)
+    cnn: CNNConfig = CNNConfig(  # the 1-D CNN (read only with architecture=cnn)
+        channels=16, layers=3, kernel=5, stride=2)
+    mlp: MLPConfig = MLPConfig(  # the MLP (read only with architecture=mlp)
+        width=128, depth=2, activation="relu", init="he_normal")
+    per_class: tuple[int, ...] = (5, 20, 100)  # target training examples per class
+    source: TrainConfig = TrainConfig(  # pretraining on digits 0-4
+        optimizer="adam", lr=3e-3, steps=1000, batch_size=64, eval_every=500)
     # 1000 steps of 32 is 64 epochs of the largest target set: every arm trains to a near-zero
     # training loss (at 300 steps of 16, scratch at 100/class was still undertrained: 55 % vs 74 %).
-    target: TrainConfig = TrainConfig(optimizer="adam", lr=1e-3, steps=1000, batch_size=32,
-                                      eval_every=500)
+    target: TrainConfig = TrainConfig(  # training of every arm on digits 5-9
+        optimizer="adam", lr=1e-3, steps=1000, batch_size=32, eval_every=500)
 
     def __post_init__(self):
+        super().__post_init__()
         check(len(self.per_class) >= 2 and list(self.per_class) == sorted(set(self.per_class)),
               f"per_class needs at least two increasing sizes, got {self.per_class}")
         check(self.per_class[0] >= 1, "per_class sizes must be >= 1")
@@ -80,71 +82,41 @@ class Config:
         check(self.architecture in FEATURES,
               f"architecture must be one of {', '.join(FEATURES)}; got {self.architecture!r}")
         check(self.mlp.depth >= 1, "mlp.depth must be >= 1 (there must be features to transfer)")
+        # The other architecture's section is not read: an override of it would change nothing.
+        unused = "mlp" if self.architecture == "cnn" else "cnn"
+        default = type(self).__dataclass_fields__[unused].default
+        changed = [f"{unused}.{f.name}={getattr(default, f.name)!r}"
+                   for f in dataclasses.fields(default)
+                   if getattr(getattr(self, unused), f.name) != getattr(default, f.name)]
+        check(not changed, f"architecture={self.architecture!r} does not read the {unused} section, "
+                           f"so a change to it would be ignored; set {', '.join(changed)} back")
 
     def networks(self, classes: int, keys):
         """`(graphdef, state)` of one network per key with `classes` outputs."""
         if self.architecture == "cnn":
-            return models.cnns(40, classes, self.cnn, keys)
-        return models.mlps(40, classes, self.mlp, keys)
+            return models.cnns(data.MNIST1D_LENGTH, classes, self.cnn, keys)
+        return models.mlps(data.MNIST1D_LENGTH, classes, self.mlp, keys)
 
 
 CONFIG = Config()
 PROFILES = {
-    "smoke": {"seeds": 2, "per_class": (5, 20), "source.steps": 100, "source.eval_every": 50,
-              "target.steps": 50, "target.eval_every": 50},
+    "smoke": {"seeds": 2, "per_class": (5, 20), "cnn.channels": 4, "cnn.layers": 1,
+              "source.steps": 50, "source.eval_every": 50, "target.steps": 50,
+              "target.eval_every": 50},
     "quick": {},
     "full": {"seeds": 32, "per_class": (5, 10, 20, 40, 80, 160, 320),
              "cnn.channels": 32, "source.steps": 5000, "source.batch_size": 128,
              "target.steps": 2000, "target.batch_size": 32, "target.eval_every": 500},
 }
 
-CLAIMS = [
-    Claim("transfer_learning.transfer_beats_scratch_small_n", "Q61, Q79",
-          f"at every target size <= {SMALL_N} examples per class, the paired 95 % CI of the "
-          f"test-accuracy gain over scratch lies above {MARGIN_POINTS:g} points, for the frozen "
-          "and for the fine-tuned arm",
-          expected=stats.NOT_REPRODUCED,
-          deviation="Transfer helps at small n, but by less than the 5-point bar with a CI: at "
-                    "5/class frozen features gain +4.2 points and fine-tuning +1.6 [-2.0, 5.2] "
-                    "(25 examples are too few to fine-tune 6k weights without losing some of "
-                    "what was transferred); at 20/class +6.8 and +7.3. Checked first: the MLP "
-                    "version gained only 0-5 points (its source features reach 69 % on digits "
-                    "0-4, position-specific), so the net is a 1-D CNN (97 % on the source); "
-                    "the target runs train 64 epochs of the largest set, so no arm is undertrained."),
-    Claim("transfer_learning.gap_closes_with_data", "Q61, Q79",
-          "for the frozen and for the fine-tuned arm, the gain over scratch at the smallest target "
-          "size minus the gain at the largest has a paired 95 % CI above 0",
-          expected=stats.NOT_REPRODUCED,
-          deviation="Only half holds: the frozen arm's gain falls by 12.4 [8.8, 16.1] points, from "
-                    "+4.2 at 5/class to -8.2 at 100/class (fixed features cap what a linear head "
-                    "can learn), but fine-tuning's gain grows, from +1.6 to +7.4 points at "
-                    "100/class (a 500-example set does not yet erase a good initialization)."),
-]
 
-
-def _pretrain(config: Config, source, keys):
+def _pretrain(config: Config, source: dict, keys):
     """Train one source net per seed on digits 0-4; return its final state and test accuracy."""
     graphdef, state = config.networks(len(SOURCE_DIGITS), keys)
     history = train.fit(graphdef, state, losses.cross_entropy, source["train"], config.source, keys,
                         evaluate=losses.classification_metrics, eval_data={"test": source["test"]},
                         name="source")
-    return history.state, history.evals["test/accuracy"][:, -1]
-
-
-def _target_sets(config: Config, target_train, keys):
-    """Each (size, seed) run's examples, tiled to 5 x largest size: dict of (runs, pool, ...)."""
-    largest = config.per_class[-1]
-    order = jax.vmap(lambda k: per_class_indices(target_train["y"], k, len(TARGET_DIGITS), largest))(
-        rng.run_stream(keys, SUBSET_STREAM))  # (seed, class, largest)
-    index = jnp.concatenate([
-        jnp.tile(order[:, :, :n].reshape(config.seeds, -1), (1, largest // n))
-        for n in config.per_class])  # (size * seed, pool): size-major
-    return jax.tree.map(lambda a: a[index], target_train)
-
-
-def _repeat_runs(tree, times: int):
-    """Stack `times` copies of a per-seed pytree along its leading axis (copy-major)."""
-    return jax.tree.map(lambda a: jnp.concatenate([a] * times), tree)
+    return history.state, curves.final(history.evals["test/accuracy"])
 
 
 def run(config: Config) -> Results:
@@ -152,74 +124,97 @@ def run(config: Config) -> Results:
     splits = data.mnist1d_splits()
     source = {name: data.select_classes(split, SOURCE_DIGITS) for name, split in splits.items()}
     target = {name: data.select_classes(split, TARGET_DIGITS) for name, split in splits.items()}
-    source_keys = rng.seed_keys(config.seed, config.seeds)
-    target_keys = rng.seed_keys(config.seed, config.seeds, part=TARGET_STREAM)
-    pretrained, source_accuracy = _pretrain(config, source, source_keys)
+    pretrained, source_accuracy = _pretrain(config, source, rng.seed_keys(config.seed, config.seeds))
 
+    target_keys = rng.seed_keys(config.seed, config.seeds, part=TARGET_PART)  # grid_fit's keys
     graphdef, fresh = config.networks(len(TARGET_DIGITS), target_keys)
     features = FEATURES[config.architecture]
     transferred = graft(pretrained, fresh, features)
-    sizes = len(config.per_class)
-    target_sets = _target_sets(config, target["train"], target_keys)
+    start = {"scratch": fresh, "frozen": transferred, "fine-tuned": transferred}
+    optimizer = {"scratch": config.target.spec(), "frozen": config.target.spec(freeze=features),
+                 "fine-tuned": config.target.spec()}
+    target_sets = data.balanced_nested_subsets(
+        target["train"], rng.run_stream(target_keys, SUBSET_STREAM), len(TARGET_DIGITS),
+        config.per_class)
 
-    def train_arms(initial_states, optimizer, name):
-        """Train every (arm, size, seed) run, arm-major; return accuracy (arm, size, seed) in %."""
-        arms = len(initial_states)
-        runs = arms * sizes * config.seeds
-        start = jax.tree.map(lambda *a: jnp.concatenate(a),
-                             *[_repeat_runs(state, sizes) for state in initial_states])
-        test = data.same_for_every_run({"test": target["test"]}, runs)
-        history = train.fit(graphdef, start, losses.cross_entropy, _repeat_runs(target_sets, arms),
-                            config.target, _repeat_runs(target_keys, arms * sizes),
-                            optimizer=optimizer, evaluate=losses.classification_metrics,
-                            eval_data=test, data_axis=0, name=name)
-        accuracy = history.evals["test/accuracy"][:, -1]
-        return 100 * accuracy.reshape(arms, sizes, config.seeds)
+    def fit_arm(arm, keys, _):
+        """Every (size, seed) run of one arm; each size starts from its seed's net. Scratch and
+        fine-tuned differ only in their start, so they share one compiled program."""
+        name = arm["arm"]
+        sizes = len(config.per_class)
+        start_runs = jax.tree.map(lambda a: jnp.concatenate([a] * sizes), start[name])
+        test = data.same_for_every_run({"test": target["test"]}, len(keys))
+        return train.fit(graphdef, start_runs, losses.cross_entropy, target_sets, config.target,
+                         keys, optimizer=optimizer[name], evaluate=losses.classification_metrics,
+                         eval_data=test, data_axis=0, name=name)
 
-    # Scratch and fine-tuned share one program (same optimizer, same shapes); frozen has its own.
-    scratch, fine_tuned = train_arms([fresh, transferred], config.target.spec(), "scratch + fine-tuned")
-    (frozen,) = train_arms([transferred], config.target.spec(freeze=features), "frozen")
-    accuracy = np.stack([scratch, frozen, fine_tuned])
-
+    grid = grid_fit({"arm": ARMS, "per_class": config.per_class}, fit_arm, seed=config.seed,
+                    seeds=config.seeds, part=TARGET_PART, vmapped="per_class")
     results = Results()
-    results.add("test_accuracy", accuracy, ("arm", "per_class", "seed"),
-                arm=list(ARMS), per_class=list(config.per_class))
+    results.add("test_accuracy", 100 * curves.final(grid.evals("test/accuracy")),
+                ("arm", "per_class", "seed"), arm=list(ARMS), per_class=list(config.per_class),
+                seed=list(range(config.seeds)))
     results.add("source_test_accuracy", 100 * np.asarray(source_accuracy), ("seed",))
     return results
 
 
 def _gain(results: Results, arm: str, n: int) -> np.ndarray:
+    """Target test accuracy of `arm` minus scratch's, per seed (points), at `n` per class."""
     return (results.sel("test_accuracy", arm=arm, per_class=n)
             - results.sel("test_accuracy", arm="scratch", per_class=n))
 
 
-def claims(results: Results) -> list[stats.Verdict]:
-    """Decide both claims from the paired accuracy gains over scratch."""
-    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
-    sizes = results.coords["per_class"]
+claims = ClaimBook("transfer_learning", questions="Q61, Q79")
+
+
+@claims.rule("transfer_beats_scratch_small_n",
+             rule=f"at every target size <= {SMALL_N} examples per class, the paired 95 % CI of "
+                  f"the test-accuracy gain over scratch lies above {MARGIN_POINTS:g} points, for "
+                  "the frozen and for the fine-tuned arm",
+             expected=stats.NOT_REPRODUCED,
+             deviation="Transfer helps at small n, but by less than the 5-point bar with a CI: at "
+                       "5/class frozen features gain +4.2 points and fine-tuning +1.6 [-2.0, 5.2] "
+                       "(25 examples are too few to fine-tune 6k weights without losing some of "
+                       "what was transferred); at 20/class +6.8 and +7.3. Checked first: the MLP "
+                       "version gained only 0-5 points (its source features reach 69 % on digits "
+                       "0-4, position-specific), so the net is a 1-D CNN (97 % on the source); "
+                       "the target runs train 64 epochs of the largest set, so no arm is undertrained.")
+def _(results: Results, config: Config):
+    sizes = config.per_class
     small = [n for n in sizes if n <= SMALL_N]
     gains = {(arm, n): stats.mean_ci(_gain(results, arm, n)) for arm in ARMS[1:] for n in sizes}
     worst = min(((arm, n) for arm in ARMS[1:] for n in small), key=lambda k: gains[k].low)
     beats = all(gains[arm, n].above(MARGIN_POINTS) for arm in ARMS[1:] for n in small)
+    return stats.decide(
+        beats, f"accuracy gain over scratch (points), weakest small-n case: {worst[0]} at "
+               f"{worst[1]}/class", gains[worst],
+        mean_gain={f"{arm} @ {n}/class": gains[arm, n].mean for arm in ARMS[1:] for n in sizes},
+        scratch_accuracy={n: float(np.mean(results.sel("test_accuracy", arm="scratch", per_class=n)))
+                          for n in sizes},
+        source_test_accuracy=stats.mean_ci(results["source_test_accuracy"], bounds=(0, 100)))
+
+
+@claims.rule("gap_closes_with_data",
+             rule="for the frozen and for the fine-tuned arm, the gain over scratch at the smallest "
+                  "target size minus the gain at the largest has a paired 95 % CI above 0",
+             expected=stats.NOT_REPRODUCED,
+             deviation="Only half holds: the frozen arm's gain falls by 12.4 [8.8, 16.1] points, from "
+                       "+4.2 at 5/class to -8.2 at 100/class (fixed features cap what a linear head "
+                       "can learn), but fine-tuning's gain grows, from +1.6 to +7.4 points at "
+                       "100/class (a 500-example set does not yet erase a good initialization).")
+def _(results: Results, config: Config):
+    sizes = config.per_class
     closes = {arm: stats.paired_diff_ci(_gain(results, arm, sizes[0]), _gain(results, arm, sizes[-1]))
               for arm in ARMS[1:]}
-    table = {f"{arm} @ {n}/class": gains[arm, n].mean for arm in ARMS[1:] for n in sizes}
-    scratch = {n: float(np.mean(results.sel("test_accuracy", arm="scratch", per_class=n)))
-               for n in sizes}
-    return [
-        decide(by_id["transfer_beats_scratch_small_n"], beats,
-               f"accuracy gain over scratch (points), weakest small-n case: {worst[0]} at "
-               f"{worst[1]}/class", gains[worst], mean_gain=table, scratch_accuracy=scratch,
-               source_test_accuracy=stats.mean_ci(results["source_test_accuracy"])),
-        decide(by_id["gap_closes_with_data"], all(ci.above(0) for ci in closes.values()),
-               f"fine-tuned gain at {sizes[0]}/class minus at {sizes[-1]}/class (points)",
-               closes["fine-tuned"], frozen_gain_drop=closes["frozen"]),
-    ]
+    return stats.decide(
+        all(ci.above(0) for ci in closes.values()),
+        f"fine-tuned gain at {sizes[0]}/class minus at {sizes[-1]}/class (points)",
+        closes["fine-tuned"], frozen_gain_drop=closes["frozen"])
 
 
-def plot(results: Results) -> dict:
+def plot(results: Results, config: Config) -> dict:
     """Target accuracy against examples per class for the three arms, and the gain over scratch."""
-    sizes = results.coords["per_class"]
+    sizes = config.per_class
     fig, axes = plots.figure(ncols=2)
     ax = axes[0, 0]
     for i, arm in enumerate(ARMS):
@@ -248,9 +243,4 @@ def plot(results: Results) -> dict:
     return {"transfer": fig}
 
 
-if __name__ == "__main__":
-    import sys
-
-    from phenomena.cli import experiment_main
-
-    sys.exit(experiment_main(__spec__.name))
+main(__spec__)

@@ -1,5 +1,7 @@
 """dropout's claim rules on fabricated results: each verdict branch, no training."""
 
+import dataclasses
+
 import numpy as np
 
 from experiments import dropout
@@ -25,7 +27,8 @@ def _fabricated(test_gain=0.1, eval_diff=0.0, train_differs=0.5) -> Results:
 
 
 def _verdicts(results) -> dict:
-    return {v.claim.id.split(".")[1]: v.verdict for v in dropout.claims(results)}
+    config = dataclasses.replace(dropout.CONFIG, rates=(0.0, 0.5), seeds=SEEDS)
+    return dropout.claims.verdicts(results, config)
 
 
 def test_gap_rule():

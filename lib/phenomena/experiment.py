@@ -173,18 +173,20 @@ class Grid:
         return self.histories[key]
 
     def add_to(self, results: Results, evals: Mapping[str, str] = (), step_metrics: Mapping[str, str] = (),
-               diverged: str | None = None) -> Results:
+               diverged: str | None = None, step_axis: str = "step") -> Results:
         """Add curves to `results` with axes `(*axes, seed, step)`, labelled.
 
         `evals` and `step_metrics` map a metric of the histories to its name in the results
         (`{"test/accuracy": "test_accuracy"}`); step metrics get the axis `train_step`.
+        `step_axis` names the evaluation axis where an experiment has several step grids
+        (`metrics.csv` takes any axis named `step` or ending in `_step` as its step column).
         """
         coords = {a: list(v) for a, v in self.axes.items()}
         coords["seed"] = list(range(self.seeds))
         arm_axes = (*self.axes, "seed")
         for metric, name in dict(evals).items():
-            results.add(name, self.evals(metric), (*arm_axes, "step"), step=self.eval_steps,
-                        **coords)
+            results.add(name, self.evals(metric), (*arm_axes, step_axis),
+                        **{step_axis: self.eval_steps}, **coords)
         for metric, name in dict(step_metrics).items():
             values = self.step_metric(metric)
             results.add(name, values, (*arm_axes, "train_step"),

@@ -80,3 +80,17 @@ def test_first_step_reaching_reads_the_first_recorded_step_without_interpolating
     # A loss reaches its target from above; leading axes are kept.
     loss = np.array([[[2.0, 1.0, 0.5, 0.4]], [[2.0, 2.0, 2.0, 0.05]]])
     assert curves.first_step_reaching(steps, loss, 0.5, mode="min").tolist() == [[20.0], [30.0]]
+
+
+def test_log10_slope_recovers_a_geometric_growth_rate_per_row():
+    distance = np.arange(10)
+    slopes = curves.log10_slope(distance, np.stack([1.2**distance, 3 * 0.5**distance]))
+    np.testing.assert_allclose(slopes, [np.log10(1.2), np.log10(0.5)], rtol=1e-9)
+    # The same slope as a degree-1 polynomial fit of log10 y (what it replaced).
+    noisy = 10 ** (0.07 * distance + np.random.default_rng(0).normal(0, 0.1, 10))
+    assert curves.log10_slope(distance, noisy) == pytest.approx(
+        np.polyfit(distance, np.log10(noisy), 1)[0], rel=1e-12)
+
+
+def test_loglog_slope_of_a_power_law():
+    assert curves.loglog_slope([10, 100, 1000], [3e2, 3e4, 3e6]) == pytest.approx(2.0)

@@ -1,6 +1,7 @@
 """exploding_gradients' claim rules on fabricated results: each verdict branch."""
 
 import numpy as np
+import pytest
 
 from experiments import exploding_gradients as eg
 from phenomena.results import Results
@@ -39,7 +40,7 @@ def _results(growth=1.2, control_growth=1.0, unclipped_finite=0, clipped_final=1
     diverged[unclipped] = 2
     diverged[unclipped, :unclipped_finite] = -1
     loss[unclipped, :unclipped_finite, 1] = 0.5
-    results = Results(meta={"gain": 1.2, "clip_norms": list(CONFIG.clip_norms), "zero_predictor_loss": ZERO_PREDICTOR})
+    results = Results(meta={"zero_predictor_loss": ZERO_PREDICTOR})
     results.add("layer_grad_norm", layer_norms, ("init", "seed", "layer"),
                 init=["g = 1.2", "g = 1", "orthogonal"], layer=list(range(1, DEPTH + 1)))
     results.add("input_grad_norm", time_norms, ("rnn", "seed", "time"),
@@ -51,11 +52,22 @@ def _results(growth=1.2, control_growth=1.0, unclipped_finite=0, clipped_final=1
 
 
 def _verdicts(results: Results) -> dict[str, str]:
-    return {v.claim.id.split(".")[1]: v.verdict for v in eg.claims(results)}
+    return eg.claims.verdicts(results, CONFIG)
 
 
 def test_the_textbook_picture_reproduces_every_claim():
     assert set(_verdicts(_results()).values()) == {REPRODUCED}
+
+
+def test_slopes_are_read_per_layer_from_the_output():
+    decided = {v.claim.id: v for v in eg.claims.decide(_results(), CONFIG)}
+    explodes = decided["exploding_gradients.large_init_explodes"]
+    assert explodes.interval.mean == pytest.approx(np.log10(1.2))
+    assert explodes.details["rnn_slope_per_step"].mean == pytest.approx(np.log10(1.2))
+    assert explodes.details["other_slopes"]["tanh, radius 1.2"].mean == pytest.approx(np.log10(0.5))
+    clipping = decided["exploding_gradients.clipping_stabilizes"]
+    assert clipping.interval.mean == pytest.approx(np.log10(1e-3 / ZERO_PREDICTOR))
+    assert clipping.details["final_over_initial"].low >= 0
 
 
 def test_flat_gradient_profiles_do_not_explode():
@@ -88,7 +100,9 @@ def test_a_proper_init_ending_above_its_initial_loss_counts_as_exploding():
     assert _verdicts(_results(proper_final=2.0))["proper_init_avoids"] == NOT_REPRODUCED
 
 
-def test_log_slope_recovers_the_growth_rate():
-    distance = np.arange(10)
-    slopes = eg.log_slope(distance, np.stack([1.2**distance, 3 * 0.5**distance]))
-    np.testing.assert_allclose(slopes, [np.log10(1.2), np.log10(0.5)], rtol=1e-9)
+def test_a_diverged_clipped_seed_fails_clipping():
+    results = _results()
+    clip1 = LABELS.index("g = 1.2, clip 1")
+    results.arrays["diverged_at"][clip1, 0] = 7
+    results.arrays["train_loss"][clip1, 0, 1] = np.nan
+    assert _verdicts(results)["clipping_stabilizes"] == NOT_REPRODUCED

@@ -157,3 +157,15 @@ def first_step_reaching(steps: Sequence[float], curve: np.ndarray, target: float
     reached = values <= bound  # False for NaN
     steps = np.asarray(steps, np.float64)
     return np.where(reached.any(axis=-1), steps[np.argmax(reached, axis=-1)], np.nan)
+
+
+def log10_slope(x: Sequence[float], y: np.ndarray) -> np.ndarray:
+    """Least-squares slope of log10 y against x (not log x), along the last axis of `y`.
+
+    The growth rate of a geometric profile in decades per unit of x: a gradient norm that
+    gains a factor g per layer has slope log10 g against the layer count. One per row.
+    """
+    x = np.asarray(x, np.float64)
+    log_y = np.log10(np.asarray(y, np.float64))
+    centred = x - x.mean()
+    return ((log_y - log_y.mean(axis=-1, keepdims=True)) @ centred) / np.sum(centred**2)

@@ -19,7 +19,8 @@ logistic problems: a recorded deviation, see `newton_few_iterations`); per itera
 FLOPs, Newton ~n·p² + p³ or ~p³: log-log slopes ≈ 1 vs ≥ 2 (logistic). XLA does not count the
 LAPACK solve on a CPU, so Newton's counted slope is a lower bound. In wall time Newton wins at
 small p and loses once p is large.
-Runtime: smoke ~10 s; quick 13-19 s measured with `phenomena run` on 2 CPU cores shared with
+Runtime: smoke compiles 33 programs (cold: ~60 s of CPU time, most of it the six float64
+Newton/GD programs); quick 13-19 s measured with `phenomena run` on 2 CPU cores shared with
 other jobs (13 s of CPU time), 8 seeds, p ≤ 300; full: for a GPU (32 seeds, p up to 2000,
 n = 4000).
 """
@@ -35,11 +36,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from phenomena import plots, rng, stats, surfaces
-from phenomena.probes import costs, curvature
+from phenomena import curves, plots, rng, stats, surfaces
 from phenomena.config import check
+from phenomena.experiment import BaseConfig, ClaimBook, main
+from phenomena.probes import costs, curvature
 from phenomena.results import Results
-from phenomena.stats import Claim, decide
 
 PROBLEMS = ("logistic regression", "quadratic")
 METHODS = ("Newton", "GD")
@@ -48,21 +49,20 @@ REFERENCE_ITERATIONS = 12  # Newton iterations that define f* (quadratic converg
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(BaseConfig):
     """Every knob of the experiment; `PROFILES` override some of them."""
 
-    seed: int = 0
-    seeds: int = 8
-    dims: tuple[int, ...] = (10, 30, 100, 300)
-    n: int = 600                 # logistic-regression examples (fixed, so GD's cost is ∝ p)
-    l2: float = 1e-3
-    teacher_norm: float = 2.0
-    kappa: float = 1000.0
-    tolerance: float = 1e-6      # stop at f − f* ≤ tolerance · (f₀ − f*)
-    max_gd: int = 6000           # GD runs beyond this count as this (a lower bound)
-    timing_repeats: int = 5
+    dims: tuple[int, ...] = (10, 30, 100, 300)  # parameter counts p (at least three, increasing)
+    n: int = 600                 # logistic-regression examples (fixed, so GD's cost is ∝ p; > every p)
+    l2: float = 1e-3             # λ of the logistic regression's (λ/2)‖w‖² (strict convexity)
+    teacher_norm: float = 2.0    # ‖w*‖ of the teacher that draws the logistic labels
+    kappa: float = 1000.0        # condition number κ of the quadratic (eigenvalues 1/κ to 1)
+    tolerance: float = 1e-6      # stop at f − f* ≤ tolerance · (f₀ − f*) (relative)
+    max_gd: int = 6000           # GD iteration budget; runs beyond it count as this (a lower bound)
+    timing_repeats: int = 5      # timed calls of each step; the fastest is the wall time
 
     def __post_init__(self):
+        super().__post_init__()
         check(len(self.dims) >= 3 and all(p >= 2 for p in self.dims)
               and list(self.dims) == sorted(set(self.dims)),
               f"dims needs at least three increasing parameter counts >= 2, got {self.dims}")
@@ -81,28 +81,6 @@ PROFILES = {
     "quick": {},
     "full": {"seeds": 32, "dims": (10, 30, 100, 300, 1000, 2000), "n": 4000, "max_gd": 20000},
 }
-
-CLAIMS = [
-    Claim("second_order.newton_few_iterations", "Q13b",
-          "for both problems and at every p: every seed's Newton iteration count is ≤ 10, and "
-          "the 95 % CI over seeds of log10(GD iterations / Newton iterations) lies above 1 "
-          "(GD needs ≥ 10× more; GD runs beyond the budget count as the budget)",
-          expected=stats.NOT_REPRODUCED,
-          deviation="Newton's half holds everywhere (≤ 7 iterations for logistic regression, 1 on "
-                    "the quadratic; reference gradient norms ≤ 3e-16), and GD needs ≥ 10× more on "
-                    "the κ = 1000 quadratic at every p (median 2200-3400 iterations) and for "
-                    "logistic regression at p = 100 (~23×) and 300 (~240×). It fails for logistic "
-                    "regression at small p: at p = 10 GD needs 28-30 iterations against Newton's "
-                    "4, log10 ratio 0.85 [0.80, 0.90] (seed 0) and 0.85 [0.78, 0.92] (seed 1); "
-                    "at p = 30 ~10×. With isotropic features and n = 600 ≫ p that problem is "
-                    "well conditioned, so GD at 1/L is fast: GD's count follows the condition "
-                    "number (which grows as p/n → ½), not p itself"),
-    Claim("second_order.newton_costly_per_iteration", "Q13b",
-          "exact FLOP counts per iteration (XLA cost analysis, one seed), log-log slope against p "
-          "over the p grid: for logistic regression (n fixed) Newton's slope ≥ 1.8 and GD's ≤ 1.2; "
-          "on the dense quadratic Newton's slope exceeds GD's by ≥ 0.8. Counts have no sampling "
-          "noise, so the interval is the point"),
-]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,7 +241,7 @@ def _seconds_per_call(compiled, args, repeats: int) -> float:
 
 def _per_iteration_costs(problem_name: str, config: Config, p: int, key) -> np.ndarray:
     """(method, [flops, seconds]) of one iteration at parameter count p, for one seed."""
-    problem = _make_problem(problem_name, config, p)(key)
+    problem = jax.jit(_make_problem(problem_name, config, p))(key)
     newton, gd = _step_functions(problem_name, config)
     w = problem["start"]
     lr = jnp.float64(0.1)
@@ -277,7 +255,7 @@ def _per_iteration_costs(problem_name: str, config: Config, p: int, key) -> np.n
 
 def run(config: Config) -> Results:
     """Iterations to tolerance and cost per iteration of Newton and GD, at every p."""
-    keys = jax.vmap(lambda k: jax.random.fold_in(k, DATA_STREAM))(rng.seed_keys(config.seed, config.seeds))
+    keys = rng.run_stream(rng.seed_keys(config.seed, config.seeds), DATA_STREAM)
     iterations = np.zeros((len(PROBLEMS), len(config.dims), len(METHODS), config.seeds))
     reference_grad = np.zeros((len(PROBLEMS), len(config.dims), config.seeds))
     per_iteration = np.zeros((len(PROBLEMS), len(config.dims), len(METHODS), 2))
@@ -289,12 +267,10 @@ def run(config: Config) -> Results:
     results = Results()
     results.add("iterations", iterations, ("problem", "p", "method", "seed"),
                 problem=list(PROBLEMS), p=list(config.dims), method=list(METHODS))
-    # Evidence that f* is exact; kept out of metrics.csv (its last digits are rounding noise).
-    results.meta["largest_reference_grad_norm"] = float(np.max(reference_grad))
     results.add("flops_per_iteration", per_iteration[..., 0], ("problem", "p", "method"))
     results.add("seconds_per_iteration", per_iteration[..., 1], ("problem", "p", "method"))
-    results.meta["max_gd"] = config.max_gd
-    results.meta["n"] = config.n
+    # Evidence that f* is exact; kept out of metrics.csv (its last digits are rounding noise).
+    results.meta["largest_reference_grad_norm"] = float(np.max(reference_grad))
     return results
 
 
@@ -302,73 +278,94 @@ def run(config: Config) -> Results:
 # Claims
 
 
-def _censored(counts: np.ndarray, limit: int) -> np.ndarray:
-    """Iteration counts with runs beyond the budget counted as the budget (a lower bound)."""
-    return np.where(np.isfinite(counts), counts, limit)
+def _iterations(results: Results, config: Config, **where) -> np.ndarray:
+    """Iterations to tolerance, GD runs beyond the budget counted as the budget (a lower bound)."""
+    return curves.censored(results.sel("iterations", **where), config.max_gd)
 
 
-def loglog_slope(p, values) -> float:
-    """Least-squares slope of log10(values) against log10(p)."""
-    return float(np.polyfit(np.log10(np.asarray(p, float)), np.log10(np.asarray(values, float)), 1)[0])
+def _cost_slope(results: Results, problem: str, method: str) -> float:
+    """Log-log slope of FLOPs per iteration against p."""
+    return float(curves.loglog_slope(results.coords["p"],
+                                     results.sel("flops_per_iteration", problem=problem, method=method)))
 
 
-def claims(results: Results) -> list[stats.Verdict]:
-    """Decide Newton's few iterations and its per-iteration cost growth."""
-    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
-    dims = results.coords["p"]
-    limit = int(results.meta["max_gd"])
+claims = ClaimBook("second_order", questions="Q13b")
+
+
+@claims.rule("newton_few_iterations", expected=stats.NOT_REPRODUCED,
+             rule="for both problems and at every p: every seed's Newton iteration count is ≤ 10, and "
+                  "the 95 % CI over seeds of log10(GD iterations / Newton iterations) lies above 1 "
+                  "(GD needs ≥ 10× more; GD runs beyond the budget count as the budget)",
+             deviation="Newton's half holds everywhere (≤ 7 iterations for logistic regression, 1 on "
+                       "the quadratic; reference gradient norms ≤ 3e-16), and GD needs ≥ 10× more on "
+                       "the κ = 1000 quadratic at every p (median 2200-3400 iterations) and for "
+                       "logistic regression at p = 100 (~23×) and 300 (~240×). It fails for logistic "
+                       "regression at small p: at p = 10 GD needs 28-30 iterations against Newton's "
+                       "4, log10 ratio 0.85 [0.80, 0.90] (seed 0) and 0.85 [0.78, 0.92] (seed 1); "
+                       "at p = 30 ~10×. With isotropic features and n = 600 ≫ p that problem is "
+                       "well conditioned, so GD at 1/L is fast: GD's count follows the condition "
+                       "number (which grows as p/n → ½), not p itself")
+def _(results: Results, config: Config):
     ratios, max_newton, ok = {}, {}, True
     for name in results.coords["problem"]:
-        for p in dims:
-            counts = results.sel("iterations", problem=name, p=p)
-            newton, gd = counts[0], _censored(counts[1], limit)
-            ratio = stats.mean_ci(np.log10(gd / newton))
+        for p in config.dims:
+            newton = results.sel("iterations", problem=name, p=p, method="Newton")
+            gd = _iterations(results, config, problem=name, p=p, method="GD")
+            with np.errstate(divide="ignore"):  # a Newton run that never converged: ratio 0
+                ratio = stats.mean_ci(np.log10(gd / newton))
             ratios[name, p] = ratio
             max_newton[name, p] = float(np.max(newton))  # inf if a seed never got there
             ok &= bool(max_newton[name, p] <= 10 and ratio.above(1))
     worst = min(ratios, key=lambda k: ratios[k].low)
-    slopes = {name: {m: loglog_slope(dims, results.sel("flops_per_iteration", problem=name, method=m))
-                     for m in results.coords["method"]} for name in results.coords["problem"]}
+    median = {f"{name}, p={p}": {m: float(np.median(_iterations(results, config, problem=name, p=p,
+                                                                  method=m)))
+                                 for m in results.coords["method"]}
+              for name in results.coords["problem"] for p in config.dims}
+    return stats.decide(
+        ok, f"log10(GD / Newton iterations), lowest CI ({worst[0]}, p = {worst[1]})", ratios[worst],
+        median_iterations=median,
+        log10_gd_over_newton={f"{k[0]}, p={k[1]}": v for k, v in ratios.items()},
+        max_newton_iterations={f"{k[0]}, p={k[1]}": v for k, v in max_newton.items()},
+        largest_reference_grad_norm=results.meta.get("largest_reference_grad_norm"),
+        gd_budget=config.max_gd)
+
+
+@claims.rule("newton_costly_per_iteration",
+             rule="exact FLOP counts per iteration (XLA cost analysis, one seed), log-log slope "
+                  "against p over the p grid: for logistic regression (n fixed) Newton's slope ≥ 1.8 "
+                  "and GD's ≤ 1.2; on the dense quadratic Newton's slope exceeds GD's by ≥ 0.8. "
+                  "Counts have no sampling noise, so the interval is the point")
+def _(results: Results, config: Config):
+    slopes = {name: {m: _cost_slope(results, name, m) for m in results.coords["method"]}
+              for name in results.coords["problem"]}
     logistic, quadratic = slopes["logistic regression"], slopes["quadratic"]
     costly = (logistic["Newton"] >= 1.8 and logistic["GD"] <= 1.2
               and quadratic["Newton"] - quadratic["GD"] >= 0.8)
     point = logistic["Newton"]
-    median = {f"{name}, p={p}": {m: float(np.median(_censored(results.sel("iterations", problem=name, p=p)[j], limit)))
-                                 for j, m in enumerate(results.coords["method"])}
-              for name in results.coords["problem"] for p in dims}
-    return [
-        decide(by_id["newton_few_iterations"], ok,
-               f"log10(GD / Newton iterations), lowest CI ({worst[0]}, p = {worst[1]})", ratios[worst],
-               median_iterations=median,
-               log10_gd_over_newton={f"{k[0]}, p={k[1]}": v for k, v in ratios.items()},
-               max_newton_iterations={f"{k[0]}, p={k[1]}": v for k, v in max_newton.items()},
-               largest_reference_grad_norm=results.meta.get("largest_reference_grad_norm"),
-               gd_budget=limit),
-        decide(by_id["newton_costly_per_iteration"], costly,
-               "log-log slope of Newton's FLOPs per iteration against p, logistic regression",
-               stats.Interval(point, point, point, len(dims)), slopes=slopes,
-               flops_per_iteration={name: {m: dict(zip(dims, results.sel("flops_per_iteration", problem=name, method=m)))
-                                           for m in results.coords["method"]}
-                                    for name in results.coords["problem"]},
-               note="XLA does not count the LAPACK solve on a CPU (2/3 p³ more per Newton step)"),
-    ]
+    flops = {name: {m: dict(zip(config.dims, results.sel("flops_per_iteration", problem=name, method=m)))
+                    for m in results.coords["method"]}
+             for name in results.coords["problem"]}
+    return stats.decide(
+        costly, "log-log slope of Newton's FLOPs per iteration against p, logistic regression",
+        stats.Interval(point, point, point, len(config.dims)), slopes=slopes,
+        flops_per_iteration=flops,
+        note="XLA does not count the LAPACK solve on a CPU (2/3 p³ more per Newton step)")
 
 
 # ---------------------------------------------------------------------------------------------
 # Figures
 
 
-def plot(results: Results) -> dict:
+def plot(results: Results, config: Config) -> dict:
     """Iterations, FLOPs per iteration, and wall time to tolerance against p."""
-    dims = np.asarray(results.coords["p"], float)
-    limit = int(results.meta["max_gd"])
+    dims = np.asarray(config.dims, float)
     problems = results.coords["problem"]
     fig, axes = plots.figure(ncols=3, nrows=len(problems), width=4.3, height=3.3)
     for row, name in enumerate(problems):
         colors = {m: plots.PALETTE[j] for j, m in enumerate(results.coords["method"])}
         ax = axes[row, 0]
-        for j, method in enumerate(results.coords["method"]):
-            counts = _censored(results.sel("iterations", problem=name, method=method), limit)
+        for method in results.coords["method"]:
+            counts = _iterations(results, config, problem=name, method=method)
             plots.band(ax, dims, counts.T, label=method, log=True, color=colors[method], marker="o")
         ax.axhline(10, color="grey", linestyle=":", linewidth=1, label="10 iterations")
         ax.set_xscale("log")
@@ -380,7 +377,7 @@ def plot(results: Results) -> dict:
         ax = axes[row, 1]
         for method in results.coords["method"]:
             flops = results.sel("flops_per_iteration", problem=name, method=method)
-            slope = loglog_slope(dims, flops)
+            slope = _cost_slope(results, name, method)
             ax.plot(dims, flops, marker="o", color=colors[method], label=f"{method} (slope {slope:.2f})")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -390,7 +387,7 @@ def plot(results: Results) -> dict:
         ax.legend()
         ax = axes[row, 2]
         for method in results.coords["method"]:
-            counts = _censored(results.sel("iterations", problem=name, method=method), limit)
+            counts = _iterations(results, config, problem=name, method=method)
             seconds = results.sel("seconds_per_iteration", problem=name, method=method)
             plots.band(ax, dims, counts.T * seconds, label=method, log=True, color=colors[method],
                        marker="o")
@@ -400,18 +397,12 @@ def plot(results: Results) -> dict:
         ax.set_ylabel("wall time to tolerance (s, one seed)")
         ax.set_title(f"{name}: wall time (plotted, not decided)")
         ax.legend()
-    slopes = {m: loglog_slope(dims, results.sel("flops_per_iteration", problem=problems[0], method=m))
-              for m in results.coords["method"]}
+    slopes = {m: _cost_slope(results, problems[0], m) for m in results.coords["method"]}
     newton_max = np.max(results.sel("iterations", method="Newton"))
     plots.title(fig, f"Newton needs ≤ {newton_max:.0f} iterations at every p, but its FLOPs per "
                      f"iteration grow as p^{slopes['Newton']:.1f} against GD's p^{slopes['GD']:.1f} "
-                     f"({problems[0]}, n = {results.meta['n']})")
+                     f"({problems[0]}, n = {config.n})")
     return {"newton_vs_gd": fig}
 
 
-if __name__ == "__main__":
-    import sys
-
-    from phenomena.cli import experiment_main
-
-    sys.exit(experiment_main(__spec__.name))
+main(__spec__)

@@ -6,8 +6,10 @@ import pytest
 from experiments import second_order as so
 from phenomena import stats
 from phenomena.results import Results
+from phenomena.runner import resolve_config
 
 DIMS = [10, 100, 1000]
+CONFIG = resolve_config(so, "quick", overrides={"dims": "(10, 100, 1000)", "n": "2000"})
 
 
 def _results(newton=4.0, gd=100.0, newton_power=2.0, gd_power=1.0, quad_newton_power=3.0,
@@ -24,12 +26,11 @@ def _results(newton=4.0, gd=100.0, newton_power=2.0, gd_power=1.0, quad_newton_p
                 problem=list(so.PROBLEMS), p=DIMS, method=list(so.METHODS))
     results.add("flops_per_iteration", flops, ("problem", "p", "method"))
     results.add("seconds_per_iteration", flops * 1e-9, ("problem", "p", "method"))
-    results.meta.update(max_gd=6000, n=2000)
     return results
 
 
 def _verdicts(results):
-    return {v.claim.id.split(".")[1]: v.verdict for v in so.claims(results)}
+    return so.claims.verdicts(results, CONFIG)
 
 
 def test_everything_holds():
@@ -46,13 +47,25 @@ def test_gd_beyond_budget_counts_as_budget():
     results = _results()
     results.arrays["iterations"][:, :, 1] = np.inf  # never reached: censored at 6000
     assert _verdicts(results)["newton_few_iterations"] == stats.REPRODUCED
+    few = {v.claim.id: v for v in so.claims.decide(results, CONFIG)}["second_order.newton_few_iterations"]
+    assert few.interval.mean == pytest.approx(np.log10(6000 / 4))
+    assert few.details["gd_budget"] == 6000
+
+
+def test_a_newton_run_that_never_converges_fails():
+    results = _results()
+    results.arrays["iterations"][1, 0, 0, 3] = np.inf  # one quadratic seed: Newton never got there
+    assert _verdicts(results)["newton_few_iterations"] == stats.NOT_REPRODUCED
+
+
+def test_cost_slopes_are_the_points_of_the_statistic():
+    costly = {v.claim.id: v for v in so.claims.decide(_results(), CONFIG)}[
+        "second_order.newton_costly_per_iteration"]
+    assert costly.interval.mean == costly.interval.low == pytest.approx(2.0)
+    assert costly.details["slopes"]["quadratic"]["GD"] == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("kwargs", [{"newton_power": 1.5}, {"gd_power": 1.5},
                                     {"quad_newton_power": 2.5}])
 def test_cost_slopes_below_the_rule_fail(kwargs):
     assert _verdicts(_results(**kwargs))["newton_costly_per_iteration"] == stats.NOT_REPRODUCED
-
-
-def test_loglog_slope_of_a_power_law():
-    assert so.loglog_slope([10, 100, 1000], [3e2, 3e4, 3e6]) == pytest.approx(2.0)

@@ -8,10 +8,11 @@ descent with decoupled weight decay λ, i.e. the objective CE + λ/2 ‖θ‖²,
 a small ReLU MLP (2 hidden layers of 32; full-batch heavy-ball momentum, plain CE). Then:
 - the final parameters are compared in disjoint pairs (0, 1), (2, 3), … (8 seeds: 16 inits,
   8 independent pairs; a first version paired seeds cyclically, which shares inits between
-  pairs, and then used 4 pairs of 8 inits, which halved the units of every pair CI), the MLP's after sorting each layer's hidden units by the norm of their
-  incoming weights (a canonical order that removes the permutation symmetry, but a crude
-  alignment); the distance after matching units by `scipy.optimize.linear_sum_assignment` on
-  their incoming weights (weight matching) is reported beside it;
+  pairs, and then used 4 pairs of 8 inits, which halved the units of every pair CI), the MLP's
+  after sorting each layer's hidden units by the norm of their incoming weights (a canonical
+  order that removes the permutation symmetry, but a crude alignment); the distance after
+  matching units by `scipy.optimize.linear_sum_assignment` on their incoming weights (weight
+  matching, `probes.permutation`) is reported beside it;
 - the loss is evaluated along straight lines (`slices.line_losses`): init → solution of every
   seed (Goodfellow, Vinyals & Saxe 2015) and, for each pair, solution → solution. These lines
   join the solutions as trained, *not* permutation-aligned, so the MLP's barrier is one between
@@ -42,21 +43,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from scipy.optimize import linear_sum_assignment
 
-from phenomena import data, losses, models, plots, rng, stats, train
-from phenomena.probes import curvature, slices
+from phenomena import curves, data, losses, models, plots, rng, stats, train
 from phenomena.config import check
+from phenomena.experiment import BaseConfig, ClaimBook, main, map_runs
 from phenomena.models import MLPConfig
+from phenomena.probes import curvature, permutation, slices
 from phenomena.results import Results
-from phenomena.stats import Claim, decide
 from phenomena.train import TrainConfig
 
 MODELS = ("logistic regression", "MLP")
 EARLY_FRACTION = 0.1        # "early" training: the first 10 % of the steps
 LINE_MARGIN = 0.2           # lines are drawn on [-0.2, 1.2]; claims read only [0, 1]
 LANCZOS_KEY = 0             # the fixed start vector of every Lanczos run (any start works)
-# Tolerances fixed before the first run (see CLAIMS).
+# Tolerances fixed before the first run (see the claims).
 UNIQUE_TOLERANCE = 1e-3     # relative parameter distance of "the same" convex solution
 DIFFERENT_MARGIN = 0.1      # an MLP pair differs if its relative distance exceeds 100x that
 SIMILAR_LOSS_MARGIN = 0.2   # losses are similar if they differ by less than 20 % of their mean
@@ -64,34 +64,35 @@ BUMP_TOLERANCE = 0.01       # a rise of 1 % of the total drop counts as a bump
 BARRIER_MARGIN = 0.01       # an MLP barrier must exceed 0.01 nats (far above float32 noise)
 FLAT_TOLERANCE = 1e-4       # a convex "no barrier": at most 1e-4 nats above the higher end
 NEGATIVE_RATIO = -1e-3      # λmin/λmax below this is negative curvature, not rounding
+NON_NEGATIVE = (0.0, np.inf)  # the range of a loss or a distance, for bounded intervals
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(BaseConfig):
     """Every knob of the experiment; `PROFILES` override some of them."""
 
-    seed: int = 0
-    seeds: int = 8
-    n_train: int = 500
-    l2: float = 1e-2               # logistic regression's λ (strong convexity modulus)
-    width: int = 32
-    depth: int = 2
-    lanczos_iterations: int = 30
-    line_points: int = 29          # points on [-0.2, 1.2] (29: a step of 0.05)
+    n_train: int = 500             # MNIST-1D training signals, used as one full batch
+    l2: float = 1e-2               # logistic regression's λ in CE + λ/2 ‖θ‖² (strong convexity modulus)
+    width: int = 32                # hidden units per layer of the MLP
+    depth: int = 2                 # hidden layers of the MLP
+    lanczos_iterations: int = 30   # Lanczos steps (Hessian-vector products) per eigenvalue estimate
+    line_points: int = 29          # loss evaluations per line on α in [-0.2, 1.2] (29: a step of 0.05)
     # CE's Hessian has λmax ≈ 1 here, so lr = 1 < 2/L and κ ≈ 100: 2000 steps shrink the
     # error by about e^-20, far below the 1e-3 tolerance.
     logistic_train: TrainConfig = TrainConfig(optimizer="sgd", lr=1.0, steps=2000, batch_size=0,
-                                              eval_every=500)
+                                              eval_every=500)  # logistic regression's descent
     mlp_train: TrainConfig = TrainConfig(optimizer="momentum", lr=0.05, momentum=0.9, steps=1000,
-                                         batch_size=0, eval_every=50)
+                                         batch_size=0, eval_every=50)  # evaluations: Lanczos checkpoints
 
     def __post_init__(self):
+        super().__post_init__()
         check(self.seeds >= 2, f"seeds must be >= 2 (solutions are compared in pairs), got {self.seeds}")
         check(self.n_train > 0, f"n_train must be positive, got {self.n_train}")
         check(self.l2 > 0, f"l2 must be positive (it makes the problem strictly convex), got {self.l2}")
         check(self.width > 0, f"the MLP's width must be positive, got {self.width}")
         check(self.depth >= 1, f"the MLP's depth must be >= 1, got {self.depth}")
-        check(self.lanczos_iterations >= 2, f"lanczos_iterations must be >= 2, got {self.lanczos_iterations}")
+        check(self.lanczos_iterations >= 2,
+              f"lanczos_iterations must be >= 2, got {self.lanczos_iterations}")
         check(self.line_points >= 8 and (self.line_points - 1) % 7 == 0,
               f"line_points must be 7k + 1 (so that 0 and 1 lie on the grid), at least 8, "
               f"got {self.line_points}")
@@ -102,7 +103,9 @@ class Config:
 
 CONFIG = Config()
 PROFILES = {
-    "smoke": {"seeds": 2, "n_train": 300, "lanczos_iterations": 10, "line_points": 15,
+    # Width 10: the MLP's kernels share shapes with logistic regression's (40 x 10) and with
+    # each other, so fewer initializer programs compile.
+    "smoke": {"seeds": 2, "n_train": 300, "width": 10, "lanczos_iterations": 10, "line_points": 15,
               "logistic_train.steps": 200, "logistic_train.eval_every": 100,
               "mlp_train.steps": 200, "mlp_train.eval_every": 20},
     "quick": {},
@@ -110,27 +113,18 @@ PROFILES = {
              "logistic_train.steps": 5000, "mlp_train.steps": 10000, "mlp_train.eval_every": 500},
 }
 
-CLAIMS = [
-    Claim("convexity.convex_unique_minimum", "Q18, Q21",
-          "L2-regularized logistic regression: the relative distance ‖θ_a − θ_b‖ / mean(‖θ_a‖, "
-          "‖θ_b‖) between the final parameters of the seeds of each disjoint pair (0, 1), (2, 3), … "
-          "has its 95 % CI (over pairs) below 1e-3"),
-    Claim("convexity.nonconvex_many_minima", "Q18, Q21",
-          "MLP, hidden units of each layer sorted by incoming-weight norm: the same relative "
-          "distance has its CI above 0.1 (100x the convex tolerance), while the relative "
-          "difference of final training losses |L_a − L_b| / mean(L_a, L_b) has its CI below 0.2"),
-    Claim("convexity.no_barrier_init_to_solution", "Q18",
-          "along init → solution (α in [0, 1]), bump = max_α [L(α) − min_{α'≤α} L(α')] / "
-          "(L(0) − L(1)), the largest rise above the running minimum as a share of the total "
-          "drop: its CI lies below 0.01 for the MLP and for logistic regression"),
-    Claim("convexity.barrier_between_solutions", "Q18, Q21",
-          "along solution a → solution b of each pair (unaligned: no permutation matching), "
-          "barrier = max_α L(α) − max(L(0), L(1)) (nats): the MLP's CI lies above 0.01 and "
-          "logistic regression's below 1e-4 (no barrier)"),
-    Claim("convexity.saddles_early", "Q18, Q21",
-          "MLP training loss, Lanczos on HVPs at every checkpoint in the first 10 % of the steps "
-          "(init included): the CI of λmin/λmax lies below -1e-3 at each of them"),
-]
+
+# ---- the two models and what is measured on them -------------------------------------------
+
+def _loss_of_params(model, batch, l2: float = 0.0):
+    """(loss(params), params) of an NNX model: mean CE on `batch` plus λ/2 ‖θ‖²."""
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+
+    def loss(p):
+        value = losses.cross_entropy_loss(nnx.merge(graphdef, p, rest, copy=True), batch)
+        return value + 0.5 * l2 * sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
+
+    return loss, params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,15 +143,19 @@ class CurvatureProbe:
         return {"train/loss": loss(params), "lambda_min": low, "lambda_max": high}
 
 
-def _loss_of_params(model, batch, l2: float = 0.0):
-    """(loss(params), params) of an NNX model: mean CE on `batch` plus λ/2 ‖θ‖²."""
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+@dataclasses.dataclass(frozen=True)
+class LineLosses:
+    """For `map_runs`: the objective (CE + λ/2 ‖θ‖²) along the line from a run's model to `end`.
 
-    def loss(p):
-        value = losses.cross_entropy_loss(nnx.merge(graphdef, p, rest, copy=True), batch)
-        return value + 0.5 * l2 * sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
+    A frozen dataclass, so the program is cached by λ, a constant of the model's objective.
+    """
 
-    return loss, params
+    l2: float
+
+    def __call__(self, start, end_state, batch, alphas):
+        loss, start_params = _loss_of_params(start, batch, self.l2)
+        _, end_params, _ = nnx.split(nnx.merge(nnx.graphdef(start), end_state), nnx.Param, ...)
+        return slices.line_losses(loss, start_params, end_params, alphas)
 
 
 def _training_loss(model, batch) -> dict:
@@ -178,107 +176,41 @@ def disjoint_pairs(values):
     return values[0:2 * pairs:2], values[1:2 * pairs:2]
 
 
-def _lines(graphdef, init_state, final_state, batch, l2: float, grid) -> tuple[np.ndarray, np.ndarray]:
-    """Losses along init → solution (seed, α) and solution a → solution b of each pair (pair, α)."""
-
-    def one_line(start, end):
-        loss, _ = _loss_of_params(nnx.merge(graphdef, start), batch, l2)
-        _, start_params, _ = nnx.split(nnx.merge(graphdef, start), nnx.Param, ...)
-        _, end_params, _ = nnx.split(nnx.merge(graphdef, end), nnx.Param, ...)
-        return slices.line_losses(loss, start_params, end_params, grid)
-
-    lines = jax.jit(jax.vmap(one_line))
-    first = jax.tree.map(lambda x: disjoint_pairs(x)[0], final_state)
-    second = jax.tree.map(lambda x: disjoint_pairs(x)[1], final_state)
-    return np.asarray(lines(init_state, final_state)), np.asarray(lines(first, second))
-
-
-def _fit_logistic(config: Config, batch, keys):
-    graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, MLPConfig(depth=0, init="lecun_normal"), keys)
-    spec = config.logistic_train.spec(decoupled_decay=True)
-    history = train.fit(graphdef, state, losses.cross_entropy, batch, config.logistic_train, keys,
-                        hparams={"weight_decay": config.l2}, optimizer=spec,
-                        evaluate=_training_loss, eval_data=batch, name="logistic regression")
-    return graphdef, state, history
-
-
-def _fit_mlp(config: Config, batch, keys):
-    model = MLPConfig(width=config.width, depth=config.depth, activation="relu", init="he_normal")
-    graphdef, state = models.mlps(40, data.MNIST1D_CLASSES, model, keys)
-    history = train.fit(graphdef, state, losses.cross_entropy, batch, config.mlp_train, keys,
-                        evaluate=CurvatureProbe(config.lanczos_iterations), eval_data=batch,
-                        name="MLP")
-    return graphdef, state, history
-
-
-def canonical_vector(state: dict, depth: int) -> np.ndarray:
-    """One run's parameters as a vector, hidden units of each layer sorted by incoming-weight norm.
-
-    Permuting a layer's units (its kernel columns and bias, and the next kernel's rows) leaves
-    the function unchanged; sorting by a per-unit key picks one representative of the
-    permuted copies, so two nets are compared modulo that symmetry.
-    """
-    hidden = [{k: np.asarray(v) for k, v in state["hidden"][i].items()} for i in range(depth)]
-    head = {k: np.asarray(v) for k, v in state["head"].items()}
-    layers = hidden + [head]
-    for i in range(depth):
-        order = np.argsort(np.linalg.norm(layers[i]["kernel"], axis=0))
-        layers[i]["kernel"] = layers[i]["kernel"][:, order]
-        layers[i]["bias"] = layers[i]["bias"][order]
-        layers[i + 1]["kernel"] = layers[i + 1]["kernel"][order, :]
-    return np.concatenate([layer[k].ravel() for layer in layers for k in ("kernel", "bias")])
-
-
-def matched_vectors(reference: dict, other: dict, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both runs' parameters as vectors, `other`'s hidden units matched to `reference`'s.
-
-    Layer by layer, `scipy.optimize.linear_sum_assignment` picks the permutation of `other`'s
-    units that maximizes the summed inner products of incoming weights (bias included) with
-    `reference`'s units (weight matching, Ainsworth et al. 2023); the permutation is carried to
-    the next layer's rows, so `other`'s function is unchanged. A finer alignment than sorting.
-    """
-    ref = [{k: np.asarray(v) for k, v in reference["hidden"][i].items()} for i in range(depth)]
-    ref.append({k: np.asarray(v) for k, v in reference["head"].items()})
-    layers = [{k: np.asarray(v) for k, v in other["hidden"][i].items()} for i in range(depth)]
-    layers.append({k: np.asarray(v) for k, v in other["head"].items()})
-    for i in range(depth):
-        incoming_ref = np.vstack([ref[i]["kernel"], ref[i]["bias"][None]])
-        incoming = np.vstack([layers[i]["kernel"], layers[i]["bias"][None]])
-        _, order = linear_sum_assignment(incoming_ref.T @ incoming, maximize=True)
-        layers[i]["kernel"] = layers[i]["kernel"][:, order]
-        layers[i]["bias"] = layers[i]["bias"][order]
-        layers[i + 1]["kernel"] = layers[i + 1]["kernel"][order, :]
-    flat = [np.concatenate([layer[k].ravel() for layer in group for k in ("kernel", "bias")])
-            for group in (ref, layers)]
-    return flat[0], flat[1]
-
-
-def _plain_runs(state, runs: int) -> list[dict]:
-    """Each run's parameters as a plain dict of NumPy arrays (from a state with a run axis)."""
-    plain = jax.tree.map(lambda x: np.asarray(x), nnx.to_pure_dict(state))
-    return [jax.tree.map(lambda x: x[r], plain) for r in range(runs)]
-
-
-def _param_vectors(state, depth: int, runs: int) -> np.ndarray:
-    """(run, p) canonical parameter vectors from a state with a leading run axis."""
-    return np.stack([canonical_vector(run, depth) for run in _plain_runs(state, runs)])
-
-
-def matched_pair_distances(state, depth: int, runs: int) -> np.ndarray:
-    """Per disjoint pair: the relative distance after matching the second run's units to the first's."""
-    first, second = disjoint_pairs(np.array(_plain_runs(state, runs), dtype=object))
-    distances = []
-    for a, b in zip(first, second):
-        va, vb = matched_vectors(a, b, depth)
-        distances.append(np.linalg.norm(va - vb) / ((np.linalg.norm(va) + np.linalg.norm(vb)) / 2))
-    return np.array(distances)
+def _partner_index(runs: int) -> np.ndarray:
+    """Each run's partner in the disjoint pairs (0, 1), (2, 3), …; an odd last run is its own."""
+    index = np.arange(runs) ^ 1
+    return np.where(index < runs, index, np.arange(runs))
 
 
 def pair_distances(vectors: np.ndarray) -> np.ndarray:
     """Per disjoint pair (a, b) of rows: ‖v_a − v_b‖ / mean(‖v_a‖, ‖v_b‖)."""
-    first, second = disjoint_pairs(vectors)
-    norms = (np.linalg.norm(first, axis=1) + np.linalg.norm(second, axis=1)) / 2
-    return np.linalg.norm(first - second, axis=1) / norms
+    return permutation.relative_distance(*disjoint_pairs(vectors))
+
+
+def _matched_pair_distances(state, depth: int, runs: int) -> np.ndarray:
+    """Per disjoint pair: the relative distance after matching the second run's units to the first's."""
+    first, second = disjoint_pairs(np.array(permutation.runs_as_dicts(state, runs), dtype=object))
+    return np.array([permutation.relative_distance(*permutation.matched_vectors(a, b, depth))
+                     for a, b in zip(first, second)])
+
+
+def _fit_logistic(config: Config, batch, keys):
+    model = MLPConfig(depth=0, init="lecun_normal")
+    graphdef, state = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES, model, keys)
+    history = train.fit(graphdef, state, losses.cross_entropy, batch, config.logistic_train, keys,
+                        hparams={"weight_decay": config.l2},
+                        optimizer=config.logistic_train.spec(decoupled_decay=True),
+                        evaluate=_training_loss, eval_data=batch, name="logistic regression")
+    return state, history
+
+
+def _fit_mlp(config: Config, batch, keys):
+    model = MLPConfig(width=config.width, depth=config.depth, activation="relu", init="he_normal")
+    graphdef, state = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES, model, keys)
+    history = train.fit(graphdef, state, losses.cross_entropy, batch, config.mlp_train, keys,
+                        evaluate=CurvatureProbe(config.lanczos_iterations), eval_data=batch,
+                        name="MLP")
+    return state, history
 
 
 def run(config: Config) -> Results:
@@ -289,24 +221,31 @@ def run(config: Config) -> Results:
     inits = 2 * config.seeds
     keys = rng.seed_keys(config.seed, inits)
     grid = alphas(config)
-    fits = {"logistic regression": (_fit_logistic(config, batch, keys), config.l2, 0),
-            "MLP": (_fit_mlp(config, batch, keys), 0.0, config.depth)}
-    to_init, between, vectors, final_loss = [], [], [], []
-    for (graphdef, init_state, history), l2, depth in fits.values():
-        line_init, line_pair = _lines(graphdef, init_state, history.state, batch, l2, grid)
-        to_init.append(line_init)
-        between.append(line_pair)
-        vectors.append(pair_distances(_param_vectors(history.state, depth, inits)))
-        final_loss.append(history.evals["train/loss"][:, -1])
-    mlp_history = fits["MLP"][0][2]
-    matched = matched_pair_distances(mlp_history.state, config.depth, inits)
+    logistic, mlp = _fit_logistic(config, batch, keys), _fit_mlp(config, batch, keys)
+    to_init, between, distances, final_loss = [], [], [], []
+    for (init_state, history), l2, depth in ((logistic, config.l2, 0), (mlp, 0.0, config.depth)):
+        line, solutions = LineLosses(l2), history.state
+        # Every run's pair partner (1, 0, 3, 2, …): the pair lines are the even runs' lines to
+        # their partners, drawn by the same program as the lines from init (one per model).
+        partners = jax.tree.map(lambda x: x[_partner_index(inits)], solutions)
+        to_init.append(map_runs(line, history.graphdef, init_state, solutions, batch, grid,
+                                run_axes=(0, None, None)))
+        to_partner = map_runs(line, history.graphdef, solutions, partners, batch, grid,
+                              run_axes=(0, None, None))
+        between.append(disjoint_pairs(to_partner)[0])
+        vectors = [permutation.canonical_vector(one, depth)
+                   for one in permutation.runs_as_dicts(solutions, inits)]
+        distances.append(pair_distances(np.stack(vectors)))
+        final_loss.append(curves.final(history.evals["train/loss"]))
+    mlp_history = mlp[1]
 
-    results = Results(meta={"l2": config.l2, "mlp_steps": config.mlp_train.steps})
+    results = Results()
     results.add("line_init_to_solution", np.stack(to_init), ("model", "seed", "alpha"),
                 model=list(MODELS), alpha=[round(float(a), 6) for a in grid])
     results.add("line_between_solutions", np.stack(between), ("model", "pair", "alpha"))
-    results.add("pair_distance", np.stack(vectors), ("model", "pair"))
-    results.add("mlp_matched_pair_distance", matched, ("pair",))
+    results.add("pair_distance", np.stack(distances), ("model", "pair"))
+    results.add("mlp_matched_pair_distance",
+                _matched_pair_distances(mlp_history.state, config.depth, inits), ("pair",))
     results.add("final_train_loss", np.stack(final_loss), ("model", "seed"))
     results.add("lambda_min", mlp_history.evals["lambda_min"], ("seed", "step"),
                 step=mlp_history.eval_steps.tolist())
@@ -314,6 +253,8 @@ def run(config: Config) -> Results:
     results.add("mlp_train_loss", mlp_history.evals["train/loss"], ("seed", "step"))
     return results
 
+
+# ---- claims --------------------------------------------------------------------------------
 
 def bump(line: np.ndarray) -> float:
     """Largest rise above the running minimum along a line, as a share of its total drop."""
@@ -333,59 +274,106 @@ def _unit_segment(results: Results, name: str, model: str) -> np.ndarray:
     return results.sel(name, model=model)[:, inside]
 
 
-def _matched_distance(results: Results):
-    """The MLP pairs' relative distance after weight matching (a detail; absent in old results)."""
-    if "mlp_matched_pair_distance" not in results.arrays:
-        return None
-    return stats.mean_ci(results["mlp_matched_pair_distance"])
+def _distance(results: Results, model: str) -> stats.Interval:
+    return stats.mean_ci(results.sel("pair_distance", model=model), bounds=NON_NEGATIVE)
 
 
-def claims(results: Results) -> list[stats.Verdict]:
-    """Decide the five claims from distances, lines and curvature."""
-    by_id = {c.id.split(".")[1]: c for c in CLAIMS}
-    distance = {m: stats.mean_ci(results.sel("pair_distance", model=m)) for m in MODELS}
-    losses = {m: results.sel("final_train_loss", model=m) for m in MODELS}
-    mlp_loss = losses["MLP"]
+def _bumps(results: Results, model: str) -> stats.Interval:
+    return stats.mean_ci([bump(line) for line in _unit_segment(results, "line_init_to_solution", model)])
+
+
+def _barriers(results: Results, model: str) -> stats.Interval:
+    return stats.mean_ci([barrier(line)
+                          for line in _unit_segment(results, "line_between_solutions", model)])
+
+
+claims = ClaimBook("convexity", questions="Q18, Q21")
+LOGISTIC, MLP = MODELS
+
+
+@claims.rule("convex_unique_minimum",
+             rule="L2-regularized logistic regression: the relative distance ‖θ_a − θ_b‖ / "
+                  "mean(‖θ_a‖, ‖θ_b‖) between the final parameters of the seeds of each disjoint "
+                  "pair (0, 1), (2, 3), … has its 95 % CI (over pairs) below 1e-3")
+def _(results: Results, config: Config):
+    distance = _distance(results, LOGISTIC)
+    return stats.decide(
+        distance.below(UNIQUE_TOLERANCE), "relative distance between a pair's solutions, logistic "
+        "regression", distance,
+        final_loss=stats.mean_ci(results.sel("final_train_loss", model=LOGISTIC), bounds=NON_NEGATIVE))
+
+
+@claims.rule("nonconvex_many_minima",
+             rule="MLP, hidden units of each layer sorted by incoming-weight norm: the same relative "
+                  "distance has its CI above 0.1 (100x the convex tolerance), while the relative "
+                  "difference of final training losses |L_a − L_b| / mean(L_a, L_b) has its CI "
+                  "below 0.2")
+def _(results: Results, config: Config):
+    distance = _distance(results, MLP)
+    mlp_loss = results.sel("final_train_loss", model=MLP)
     first, second = disjoint_pairs(mlp_loss)
-    loss_gap = stats.mean_ci(np.abs(first - second) / ((first + second) / 2))
-    bumps = {m: stats.mean_ci([bump(line) for line in _unit_segment(results, "line_init_to_solution", m)])
-             for m in MODELS}
-    barriers = {m: stats.mean_ci([barrier(line) for line in _unit_segment(results, "line_between_solutions", m)])
-                for m in MODELS}
-    logistic, mlp = MODELS
+    # The relative difference lies in [0, 2] by construction.
+    loss_gap = stats.mean_ci(np.abs(first - second) / ((first + second) / 2), bounds=(0, 2))
+    return stats.decide(
+        distance.above(DIFFERENT_MARGIN) and loss_gap.below(SIMILAR_LOSS_MARGIN),
+        "relative distance between a pair's solutions (units sorted), MLP", distance,
+        relative_loss_difference=loss_gap, final_loss=stats.mean_ci(mlp_loss, bounds=NON_NEGATIVE),
+        distance_units_matched=stats.mean_ci(results["mlp_matched_pair_distance"],
+                                             bounds=NON_NEGATIVE))
+
+
+@claims.rule("no_barrier_init_to_solution", questions="Q18",
+             rule="along init → solution (α in [0, 1]), bump = max_α [L(α) − min_{α'≤α} L(α')] / "
+                  "(L(0) − L(1)), the largest rise above the running minimum as a share of the "
+                  "total drop: its CI lies below 0.01 for the MLP and for logistic regression")
+def _(results: Results, config: Config):
+    bumps = {m: _bumps(results, m) for m in MODELS}
+    return stats.decide(all(bumps[m].below(BUMP_TOLERANCE) for m in MODELS),
+                        "bump along init → solution, MLP (share of total drop)", bumps[MLP],
+                        logistic_regression=bumps[LOGISTIC])
+
+
+@claims.rule("barrier_between_solutions",
+             rule="along solution a → solution b of each pair (unaligned: no permutation matching), "
+                  "barrier = max_α L(α) − max(L(0), L(1)) (nats): the MLP's CI lies above 0.01 and "
+                  "logistic regression's below 1e-4 (no barrier)",
+             literature=stats.NUANCED, expected=stats.REPRODUCED,
+             deviation="The ledger's claim is nuanced because it measures the barrier both as is "
+                       "and after permutation alignment (weight matching), where it shrinks. This "
+                       "experiment decides only the unaligned barrier (the weight-matched distance "
+                       "is reported, the weight-matched barrier is not measured yet), which the "
+                       "MLP shows clearly (quick, seed 0: 4.5 [3.9, 5.1] nats) and logistic "
+                       "regression does not (0): the rule can only say reproduced or not.")
+def _(results: Results, config: Config):
+    barriers = {m: _barriers(results, m) for m in MODELS}
+    return stats.decide(
+        barriers[MLP].above(BARRIER_MARGIN) and barriers[LOGISTIC].below(FLAT_TOLERANCE),
+        "barrier between a pair's (unaligned) solutions, MLP (nats)", barriers[MLP],
+        logistic_regression=barriers[LOGISTIC])
+
+
+@claims.rule("saddles_early",
+             rule="MLP training loss, Lanczos on HVPs at every checkpoint in the first 10 % of the "
+                  "steps (init included): the CI of λmin/λmax lies below -1e-3 at each of them")
+def _(results: Results, config: Config):
     steps = np.asarray(results.coords["step"])
-    early = steps <= EARLY_FRACTION * results.meta["mlp_steps"]
+    early = steps <= EARLY_FRACTION * config.mlp_train.steps
     ratio = results["lambda_min"] / results["lambda_max"]
     early_ratio = {int(s): stats.mean_ci(ratio[:, i]) for i, s in enumerate(steps) if early[i]}
     worst = max(early_ratio, key=lambda s: early_ratio[s].high)
-    return [
-        decide(by_id["convex_unique_minimum"], distance[logistic].below(UNIQUE_TOLERANCE),
-               "relative distance between a pair's solutions, logistic regression", distance[logistic],
-               final_loss=stats.mean_ci(losses[logistic])),
-        decide(by_id["nonconvex_many_minima"],
-               distance[mlp].above(DIFFERENT_MARGIN) and loss_gap.below(SIMILAR_LOSS_MARGIN),
-               "relative distance between a pair's solutions (units sorted), MLP", distance[mlp],
-               relative_loss_difference=loss_gap, final_loss=stats.mean_ci(mlp_loss),
-               distance_units_matched=_matched_distance(results)),
-        decide(by_id["no_barrier_init_to_solution"],
-               all(bumps[m].below(BUMP_TOLERANCE) for m in MODELS),
-               "bump along init → solution, MLP (share of total drop)", bumps[mlp],
-               logistic_regression=bumps[logistic]),
-        decide(by_id["barrier_between_solutions"],
-               barriers[mlp].above(BARRIER_MARGIN) and barriers[logistic].below(FLAT_TOLERANCE),
-               "barrier between a pair's (unaligned) solutions, MLP (nats)", barriers[mlp],
-               logistic_regression=barriers[logistic]),
-        decide(by_id["saddles_early"], all(iv.below(NEGATIVE_RATIO) for iv in early_ratio.values()),
-               f"λmin/λmax of the MLP's training loss at step {worst} (the least negative early "
-               f"checkpoint)", early_ratio[worst],
-               early_checkpoints=early_ratio,
-               lambda_min_at_init=stats.mean_ci(results["lambda_min"][:, 0]),
-               lambda_min_final=stats.mean_ci(results["lambda_min"][:, -1]),
-               lambda_max_final=stats.mean_ci(results["lambda_max"][:, -1])),
-    ]
+    return stats.decide(
+        all(iv.below(NEGATIVE_RATIO) for iv in early_ratio.values()),
+        f"λmin/λmax of the MLP's training loss at step {worst} (the least negative early "
+        f"checkpoint)", early_ratio[worst],
+        early_checkpoints=early_ratio,
+        lambda_min_at_init=stats.mean_ci(results["lambda_min"][:, 0]),
+        lambda_min_final=stats.mean_ci(results["lambda_min"][:, -1]),
+        lambda_max_final=stats.mean_ci(results["lambda_max"][:, -1]))
 
 
-def plot(results: Results) -> dict:
+# ---- figures -------------------------------------------------------------------------------
+
+def plot(results: Results, config: Config) -> dict:
     """The two interpolation figures (init → solution, solution → solution) and λmin over training."""
     grid = np.asarray(results.coords["alpha"])
     fig, axes = plots.figure(ncols=2)
@@ -397,7 +385,7 @@ def plot(results: Results) -> dict:
         for x in (0, 1):
             ax.axvline(x, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("α  (θ = (1 − α) θ_start + α θ_end)")
-        ax.set_ylabel("training loss" + (" (CE + λ/2 ‖θ‖²)" if model != "MLP" else " (CE)"))
+        ax.set_ylabel("training loss" + (" (CE + λ/2 ‖θ‖²)" if model != MLP else " (CE)"))
         ax.set_title(model)
         # Below the axes: inside, the legend covered the MLP's barrier curve.
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8)
@@ -406,12 +394,12 @@ def plot(results: Results) -> dict:
     figures = {"interpolation": fig}
 
     steps = np.asarray(results.coords["step"])
+    early_steps = EARLY_FRACTION * config.mlp_train.steps
     fig, axes = plots.figure(ncols=2)
     ax = axes[0, 0]
     plots.band(ax, steps, results["lambda_min"], label="λmin (Lanczos)", color=plots.PALETTE[1])
     ax.axhline(0, color="grey", linewidth=1)
-    ax.axvspan(0, EARLY_FRACTION * results.meta["mlp_steps"], color="grey", alpha=0.12,
-               label="first 10 % of training")
+    ax.axvspan(0, early_steps, color="grey", alpha=0.12, label="first 10 % of training")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("smallest Hessian eigenvalue λmin")
     ax.set_title("negative curvature: a saddle region")
@@ -421,7 +409,7 @@ def plot(results: Results) -> dict:
                color=plots.PALETTE[1], log=True)
     ax.axhline(-NEGATIVE_RATIO, color="grey", linestyle="--", linewidth=1,
                label=f"claim threshold ({-NEGATIVE_RATIO:g})")
-    ax.axvspan(0, EARLY_FRACTION * results.meta["mlp_steps"], color="grey", alpha=0.12)
+    ax.axvspan(0, early_steps, color="grey", alpha=0.12)
     ax.set_yscale("log")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("−λmin / λmax")
@@ -433,9 +421,4 @@ def plot(results: Results) -> dict:
     return figures
 
 
-if __name__ == "__main__":
-    import sys
-
-    from phenomena.cli import experiment_main
-
-    sys.exit(experiment_main(__spec__.name))
+main(__spec__)

@@ -1,16 +1,19 @@
-"""The batch_size claim rules on fabricated results: each verdict branch."""
+"""The batch_size claim rules on fabricated results: each verdict branch, no training."""
 
 import numpy as np
+import pytest
 
 from experiments import batch_size as exp
-from phenomena import rng, stats
+from phenomena import stats
+from phenomena.config import ConfigError
 from phenomena.results import Results
+from phenomena.runner import resolve_config
 
 NOISE_BATCHES = [1, 4, 16, 64, 256]
 BATCHES = [4, 16, 64, 256]
 SEEDS = 8
 STEPS = np.arange(0, 3001, 20)
-TARGET = 1.0
+CONFIG = resolve_config(exp, "quick")  # target ½ ln 10 ≈ 1.15; the dip at s = 2
 
 
 def _fabricated(noise_power=-1.0, steps_to_target=lambda b: 600 * (1 + 8 / b), escaped_full=0):
@@ -21,22 +24,26 @@ def _fabricated(noise_power=-1.0, steps_to_target=lambda b: 600 * (1 + 8 / b), e
     results.add("noise", noise, ("point", "seed", "noise_batch"), point=list(exp.POINTS),
                 noise_batch=NOISE_BATCHES)
     results.add("noise_scale", np.full((2, SEEDS), 10.0), ("point", "seed"))
-    # Loss falls linearly from 2 and crosses TARGET (= 1) at the requested step.
+    # Loss falls linearly from 2 and crosses the target at the requested step.
     crossing = np.array([[steps_to_target(b) * (1 + 0.01 * rng.standard_normal())
                           for _ in range(SEEDS)] for b in BATCHES])
-    curves = 2.0 - STEPS[None, None, :] / crossing[..., None]
+    slope = (2.0 - CONFIG.target_loss) / crossing
+    curves = 2.0 - STEPS[None, None, :] * slope[..., None]
     results.add("train_loss", curves, ("batch", "seed", "step"), batch=BATCHES, step=STEPS.tolist())
     final = np.full((4, SEEDS, 16), 2.0)  # everyone stays at the sharp minimum (s = 2) ...
     final[0] = 0.0                        # ... except the B = 1 arm
     final[3].flat[:escaped_full] = 0.0
     results.add("final_theta", final, ("arm", "seed", "start"),
                 arm=["B = 1", "B = 4", "B = 16", "full batch"])
-    results.meta.update(target_loss=TARGET, dip_at=2.0)
     return results
 
 
-def _verdicts(results):
-    return {v.claim.id.split(".")[1]: v.verdict for v in exp.claims(results)}
+def _verdicts(results, config=CONFIG):
+    return exp.claims.verdicts(results, config)
+
+
+def _decided(results, name):
+    return {v.claim.id.split(".")[1]: v for v in exp.claims.decide(results, CONFIG)}[name]
 
 
 def test_all_reproduced_on_textbook_data():
@@ -45,6 +52,13 @@ def test_all_reproduced_on_textbook_data():
 
 def test_noise_slope_outside_the_band_is_not_reproduced():
     assert _verdicts(_fabricated(noise_power=-0.5))["noise_shrinks_with_batch"] == stats.NOT_REPRODUCED
+
+
+def test_noise_slope_is_measured_per_seed():
+    outcome = _decided(_fabricated(noise_power=-1.0), "noise_shrinks_with_batch")
+    assert outcome.interval.mean == pytest.approx(-1.0, abs=0.02)
+    scale = outcome.details["simple_noise_scale_by_point"]["init"]
+    assert (scale.mean, scale.low) == (10.0, 10.0)
 
 
 def test_tradeoff_fails_when_steps_do_not_fall_or_a_run_misses_the_target():
@@ -56,6 +70,35 @@ def test_tradeoff_fails_when_steps_do_not_fall_or_a_run_misses_the_target():
     assert missed["steps_vs_examples_tradeoff"] == stats.NOT_REPRODUCED
 
 
+def test_tradeoff_reads_steps_to_the_configured_target():
+    outcome = _decided(_fabricated(), "steps_vs_examples_tradeoff")
+    steps = outcome.details["mean_steps_by_batch"]
+    assert steps[4] == pytest.approx(600 * 3, rel=0.02)
+    assert steps[256] == pytest.approx(600 * (1 + 8 / 256), rel=0.02)
+    assert outcome.details["steps_ratio_smallest_over_largest"].low > 1
+    # A lower target is not reached by the same curves within 3000 steps: the rule fails.
+    lower = resolve_config(exp, "quick", overrides={"target_fraction_of_chance": "0.1"})
+    assert _verdicts(_fabricated(), lower)["steps_vs_examples_tradeoff"] == stats.NOT_REPRODUCED
+
+
 def test_escape_needs_the_small_batch_interval_above_full_batch():
     assert _verdicts(_fabricated(escaped_full=125))["sgd_noise_escapes"] == stats.NOT_REPRODUCED
     assert _verdicts(_fabricated(escaped_full=10))["sgd_noise_escapes"] == stats.REPRODUCED
+
+
+def test_escape_is_read_against_the_configured_dip():
+    # With the dip at 5, θ = 2 lies below s/2 = 2.5: every run of every arm counts as escaped.
+    moved = resolve_config(exp, "quick", overrides={"dip_at": "5.0"})
+    assert _verdicts(_fabricated(), moved)["sgd_noise_escapes"] == stats.NOT_REPRODUCED
+
+
+@pytest.mark.parametrize("key", ["train.batch_size", "landscape_train.batch_size"])
+def test_setting_a_batch_size_the_arms_set_is_refused(key):
+    with pytest.raises(ConfigError, match=key):
+        resolve_config(exp, "quick", overrides={key: "4"})
+
+
+def test_the_trained_model_must_be_one_of_the_trained_batch_sizes():
+    assert resolve_config(exp, "quick", overrides={"trained_batch": "16"}).trained_batch == 16
+    with pytest.raises(ConfigError, match="trained_batch"):
+        resolve_config(exp, "quick", overrides={"trained_batch": "32"})

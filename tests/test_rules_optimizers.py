@@ -1,4 +1,4 @@
-"""optimizers' claim rules on fabricated results: each verdict branch."""
+"""optimizers' claim rules on fabricated results: each verdict branch, no training."""
 
 import math
 
@@ -7,10 +7,13 @@ import pytest
 
 from experiments import optimizers as opt
 from phenomena import stats
+from phenomena.config import ConfigError
 from phenomena.results import Results
+from phenomena.runner import resolve_config
 
 SEEDS = 8
 LRS = [1e-3, 1e-2, 1e-1, 1.0]
+CONFIG = resolve_config(opt, "quick")  # budget 4000 surface steps, target 0.5 ln 10 ≈ 1.15
 
 
 def _results(gd=3454.0, momentum=204.0, adam=(80.0, 900.0), adagrad=(100.0, 2500.0),
@@ -33,12 +36,15 @@ def _results(gd=3454.0, momentum=204.0, adam=(80.0, 900.0), adagrad=(100.0, 2500
     results.add("fixed_lr", np.ones(len(opt.SURFACE_OPTIMIZERS)), ("optimizer",))
     results.add("net_loss", net, ("net_optimizer", "net_lr", "seed", "eval_step"),
                 net_optimizer=list(opt.NET_OPTIMIZERS), net_lr=LRS, eval_step=[0, 100])
-    results.meta.update(budget=4000, target_loss=0.5 * math.log(10), theory_steps={})
     return results
 
 
-def _verdicts(results):
-    return {v.claim.id.split(".")[1]: v.verdict for v in opt.claims(results)}
+def _verdicts(results, config=CONFIG):
+    return opt.claims.verdicts(results, config)
+
+
+def _decided(results, name):
+    return {v.claim.id.split(".")[1]: v for v in opt.claims.decide(results, CONFIG)}[name]
 
 
 def test_literature_numbers_reproduce_everything():
@@ -50,6 +56,11 @@ def test_momentum_within_five_times_of_gd_fails():
             == stats.NOT_REPRODUCED)
 
 
+def test_momentum_speedup_is_the_log_ratio_of_steps():
+    assert _decided(_results(), "momentum_beats_gd_on_ill_conditioning").interval.mean == \
+        pytest.approx(math.log10(3454 / 204))
+
+
 @pytest.mark.parametrize("kwargs", [{"adam": (80.0, 300.0)}, {"adagrad": (100.0, 400.0)},
                                     {"gd_rotated": 8000.0}])
 def test_rotation_rule_needs_both_halves(kwargs):
@@ -57,9 +68,27 @@ def test_rotation_rule_needs_both_halves(kwargs):
             == stats.NOT_REPRODUCED)
 
 
+def test_runs_beyond_the_budget_count_as_the_budget():
+    # Adam's rotated runs never reach the tolerance: censored at the configured budget, 4000
+    # steps (50x its axis-aligned 80, so the rule holds) or 300 (under 5x: it fails).
+    never = _results(adam=(80.0, math.inf))
+    ratio = _decided(never, "preconditioner_not_rotation_invariant").details["log10_ratio"]
+    expected = np.mean(np.log10(4000 / (80.0 * (1 + 0.01 * np.arange(SEEDS)))))
+    assert ratio["Adam"].mean == pytest.approx(expected)
+    assert _verdicts(never)["preconditioner_not_rotation_invariant"] == stats.REPRODUCED
+    short = resolve_config(opt, "quick", overrides={"surface_steps": "300"})
+    assert _verdicts(never, short)["preconditioner_not_rotation_invariant"] == stats.NOT_REPRODUCED
+
+
 def test_equal_lr_ranges_are_not_robustness():
     verdicts = _verdicts(_results(sgd_reach=(1, 3), adam_reach=(1, 3)))
     assert verdicts["adam_robust_to_lr"] == stats.NOT_REPRODUCED
+
+
+def test_a_wider_adam_range_is_robustness_measured_in_decades():
+    outcome = _decided(_results(sgd_reach=(2, 3), adam_reach=(0, 3)), "adam_robust_to_lr")
+    assert outcome.verdict == stats.REPRODUCED
+    assert outcome.interval.mean == pytest.approx(2.0)  # 3 vs 1 grid points a decade apart
 
 
 def test_an_optimizer_missing_the_target_fails_the_comparison():
@@ -67,6 +96,23 @@ def test_an_optimizer_missing_the_target_fails_the_comparison():
             == stats.NOT_REPRODUCED)
 
 
+def test_the_comparison_reports_losses_with_non_negative_intervals():
+    outcome = _decided(_results(), "all_optimizers_compared")
+    assert outcome.interval.low >= 0
+    assert outcome.details["fastest"] in opt.NET_OPTIMIZERS
+
+
 def test_lr_width_counts_reaching_grid_points_times_spacing():
     final = np.array([[2.0, 2.0], [1.0, 2.0], [0.9, 1.0], [np.nan, 0.5]])  # (lr, seed)
     np.testing.assert_allclose(opt._lr_width(final, LRS, 1.0), [2.0, 2.0])
+
+
+@pytest.mark.parametrize("key, value", [("train.lr", "0.5"), ("train.optimizer", "adam")])
+def test_settings_the_grids_replace_are_refused(key, value):
+    with pytest.raises(ConfigError, match=key):
+        resolve_config(opt, "quick", overrides={key: value})
+
+
+def test_net_optimizers_must_keep_the_compared_pair():
+    with pytest.raises(ConfigError, match="net_optimizers"):
+        resolve_config(opt, "quick", overrides={"net_optimizers": "SGD,momentum"})

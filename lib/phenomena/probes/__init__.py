@@ -3,7 +3,8 @@
 The unit statistics (`safe_norm`, `tree_norm`, dead units, activation statistics, sparsity)
 are importable from here; the larger families are submodules: `curvature` (Hessian-vector
 products, Lanczos), `slices` (loss along lines and planes), `gradient_noise` (minibatch noise,
-noise scale), `covariate_shift` (layer-input moments) and `costs` (FLOPs from XLA).
+noise scale), `covariate_shift` (layer-input moments), `costs` (FLOPs from XLA) and
+`permutation` (MLP parameters compared modulo the order of hidden units: sorting, weight matching).
 """
 
 from phenomena.probes.units import (activation_stats, bias_grad_norms_per_seed, dead_fractions,

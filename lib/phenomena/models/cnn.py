@@ -22,11 +22,11 @@ class CNNConfig:
     MNIST-1D).
     """
 
-    channels: int = 32
-    layers: int = 3
-    kernel: int = 5
-    stride: int = 2
-    init: str = "he_normal"
+    channels: int = 32  # filters per convolution layer
+    layers: int = 3  # convolution layers before the linear head
+    kernel: int = 5  # filter width in signal samples
+    stride: int = 2  # stride of every layer after the first (the map shrinks by it)
+    init: str = "he_normal"  # weight initializer (he_normal, glorot_normal, lecun_normal, ...)
 
     def __post_init__(self):
         check(self.channels > 0 and self.layers > 0, "cnn channels and layers must be positive")

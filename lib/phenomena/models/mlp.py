@@ -19,12 +19,12 @@ NORMALIZATIONS = ("none", "layer", "batch")
 class MLPConfig:
     """A fully connected network: `depth` hidden layers of `width` units."""
 
-    width: int = 64
-    depth: int = 3
-    activation: str = "relu"
-    init: str = "he_normal"
-    bias: bool = True
-    norm: str = "none"
+    width: int = 64  # units per hidden layer
+    depth: int = 3  # hidden layers (0: a linear model)
+    activation: str = "relu"  # identity, sigmoid, tanh, relu, leaky_relu, elu, gelu, swish, prelu
+    init: str = "he_normal"  # weight initializer: glorot_*, he_*, lecun_normal, orthogonal
+    bias: bool = True  # whether every layer has a bias
+    norm: str = "none"  # normalization before each activation: none, layer or batch
     dtype: str = "float32"  # "float64" needs `jax.enable_x64(True)` around creation and use
     dropout: float = 0.0    # drop rate after every hidden activation, in training only
     residual: bool = False  # hidden layers 2..L add their output to their input (skip connections)

@@ -25,8 +25,8 @@ from phenomena.probes.units import safe_norm
 class RNNConfig:
     """A single-layer vanilla RNN with `hidden` units and a linear readout of the last state."""
 
-    hidden: int = 32
-    activation: str = "tanh"
+    hidden: int = 32  # hidden units of the recurrent cell
+    activation: str = "tanh"  # the cell's nonlinearity (identity gives a linear RNN)
     recurrent_gain: float = 1.0  # spectral radius of the (scaled orthogonal) recurrent kernel
 
     def __post_init__(self):

@@ -82,6 +82,34 @@ def test_first_step_reaching_reads_the_first_recorded_step_without_interpolating
     assert curves.first_step_reaching(steps, loss, 0.5, mode="min").tolist() == [[20.0], [30.0]]
 
 
+SLICE_ALPHAS = np.linspace(-1.0, 1.0, 51)
+BOWL = 0.1 + 3 * SLICE_ALPHAS**2
+# A bowl with two extra dips of depth 0.3 at α = ±0.6 (range ~3: well above 1e-3 of it).
+ROUGH = BOWL - 0.3 * np.exp(-((np.abs(SLICE_ALPHAS) - 0.6) / 0.05) ** 2)
+
+
+def test_count_local_minima_a_bowl_has_one_and_two_dips_beside_it_make_three():
+    assert curves.count_local_minima(BOWL, 1e-3) == 1
+    assert curves.count_local_minima(ROUGH, 1e-3) == 3
+    # Leading axes are kept: one count per curve.
+    assert curves.count_local_minima(np.stack([[BOWL, ROUGH]] * 2), 1e-3).tolist() == [[1, 3]] * 2
+
+
+def test_count_local_minima_ignores_float_noise_below_the_tolerance():
+    noise = np.random.default_rng(0).normal(0, 1e-6, SLICE_ALPHAS.size)
+    assert curves.count_local_minima(BOWL + noise, 1e-3) == 1
+
+
+def test_count_local_minima_flat_valleys_monotone_and_constant_curves():
+    assert curves.count_local_minima(np.array([3.0, 2.0, 1.0, 1.0, 1.0, 2.0, 3.0]), 1e-3) == 1
+    assert curves.count_local_minima(SLICE_ALPHAS, 1e-3) == 0  # an end point is not interior
+    assert curves.count_local_minima(np.ones(9), 1e-3) == 0
+
+
+def test_count_local_minima_of_a_non_finite_curve_is_nan():
+    assert np.isnan(curves.count_local_minima(np.array([1.0, NAN, 2.0]), 1e-3))
+
+
 def test_log10_slope_recovers_a_geometric_growth_rate_per_row():
     distance = np.arange(10)
     slopes = curves.log10_slope(distance, np.stack([1.2**distance, 3 * 0.5**distance]))

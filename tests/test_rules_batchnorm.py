@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 
 from experiments import batchnorm as bn
-from phenomena import rng, stats
+from phenomena import stats
+from phenomena.config import ConfigError
 from phenomena.results import Results
+from phenomena.runner import resolve_config
 
 LRS = [0.1, 0.2, 0.4, 0.8, 1.6]
 STEPS = [20, 40, 60]
 SEEDS = 4
+CONFIG = resolve_config(bn, "quick")  # eval_every 20, as the fabricated steps
 
 
 def _fabricated(plain_limit=0.2, bn_limit=1.6, gap_change=0.0, shift_ratio=0.1,
@@ -46,20 +49,20 @@ def _fabricated(plain_limit=0.2, bn_limit=1.6, gap_change=0.0, shift_ratio=0.1,
                         np.full((1, SEEDS, len(STEPS)), sigmoid_bn)])
     results.add("sigmoid_interval_loss", sigmoid + jitter(*sigmoid.shape),
                 ("model", "sigmoid_lr", "seed", "step"), sigmoid_lr=[0.5])
-    results.meta["eval_every"] = 20
     return results
 
 
 def _verdicts(results) -> dict:
-    return {v.claim.id.split(".")[1]: v for v in bn.claims(results)}
+    return {v.claim.id.split(".")[1]: v for v in bn.claims.decide(results, CONFIG)}
 
 
 def test_the_expected_outcome_matches_every_expected_verdict():
     verdicts = _verdicts(_fabricated())
-    assert {k: v.verdict for k, v in verdicts.items()} == {
-        k.split(".")[1]: c.expected for k, c in ((c.id, c) for c in bn.CLAIMS)}
+    assert bn.claims.verdicts(_fabricated(), CONFIG) == bn.claims.expected()
     assert verdicts["bn_allows_higher_lr"].details["ratio_all_seeds"] == 8.0
+    assert verdicts["bn_allows_higher_lr"].interval.mean == pytest.approx(3.0)  # log2(1.6 / 0.2)
     assert verdicts["bn_converges_faster"].interval.mean == pytest.approx(40.0)  # 60 - 20 steps
+    assert verdicts["bn_converges_faster"].details["shared_lr"] == 0.2
 
 
 def test_a_twofold_rate_gain_is_not_enough():
@@ -67,6 +70,7 @@ def test_a_twofold_rate_gain_is_not_enough():
 
 
 def test_sigmoid_rescue_needs_both_sides():
+    assert _verdicts(_fabricated())["bn_rescues_sigmoid"].verdict == stats.REPRODUCED
     assert _verdicts(_fabricated(sigmoid_bn=1.5))["bn_rescues_sigmoid"].verdict == stats.NOT_REPRODUCED
     assert _verdicts(_fabricated(sigmoid_plain=1.8))["bn_rescues_sigmoid"].verdict == stats.NOT_REPRODUCED
 
@@ -91,9 +95,24 @@ def test_without_a_speed_up_reduced_shift_is_only_nuanced():
     assert verdicts["covariate_shift_not_the_reason"].verdict == stats.NUANCED
 
 
+def test_bounded_details_stay_in_range():
+    verdicts = _verdicts(_fabricated())
+    shift_bn = verdicts["covariate_shift_not_the_reason"].details["shift_bn"]
+    assert 0 <= shift_bn.low <= shift_bn.mean <= shift_bn.high
+    accuracy = verdicts["bn_regularizes"].details["train_accuracy_bn"]
+    assert accuracy.high <= 1
+
+
 def test_stability_helpers():
     stable = np.array([[True, True, False], [False, False, False]])
     np.testing.assert_array_equal(bn.largest_stable_lr(stable, [1.0, 2.0, 4.0]), [2.0, 0.5])
     losses = np.array([[2.0, 1.0, 0.5], [2.0, 2.0, 2.0]])
     np.testing.assert_array_equal(bn.steps_to_target(losses, [20, 40, 60], 20), [40.0, 80.0])
     assert bn.TARGET_LOSS == pytest.approx(0.5 * math.log(10))
+
+
+def test_a_learning_rate_override_is_refused():
+    # Every run's rate comes from the sweeps, so `--set train.lr` would change nothing.
+    with pytest.raises(ConfigError, match="train.lr"):
+        resolve_config(bn, "quick", overrides={"train.lr": "0.5"})
+    assert resolve_config(bn, "quick", overrides={"train.steps": "200"}).train.steps == 200

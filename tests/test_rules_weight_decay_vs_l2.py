@@ -1,20 +1,26 @@
 """weight_decay_vs_l2's claim rules on made-up results: each verdict branch can come out."""
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from experiments import weight_decay_vs_l2 as experiment
+from phenomena.config import ConfigError
 from phenomena.results import Results
+from phenomena.runner import resolve_config
 from phenomena.stats import NOT_REPRODUCED, NUANCED, REPRODUCED
 
 SEEDS = 8
 STRENGTHS = [1e-4, 1e-2, 1.0]
-LR, STEPS = 1e-3, 1000
+CONFIG = resolve_config(experiment, "quick")
+LR, STEPS = CONFIG.adam_lr, CONFIG.adam_steps  # 1e-3, 1000: e^(-ηλt) = e^(-λ)
 
 
 def _results(sgd_difference=0.0, control=0.1, adam_l2_spread=1e-5, adamw_follows_law=True,
              trained_differ=True):
     rng = np.random.default_rng(0)
-    results = Results(meta={"adam_lr": LR, "adam_steps": STEPS, "strength": 2**-8})
+    results = Results()
     same = np.full((2, SEEDS), sgd_difference) * (1 + 0.1 * rng.random((2, SEEDS)))
     results.add("sgd_difference", np.stack([same, np.full((2, SEEDS), control)], axis=1),
                 ("optimizer", "comparison", "seed"), optimizer=list(experiment.OPTIMIZERS),
@@ -24,7 +30,8 @@ def _results(sgd_difference=0.0, control=0.1, adam_l2_spread=1e-5, adamw_follows
     adamw = law[None, :] * (1 + 1e-4 * rng.standard_normal((SEEDS, len(lam))))
     adam_l2 = np.full((SEEDS, len(lam)), 0.015)
     results.add("adam_final_norm", np.stack([adam_l2, adamw]),
-                ("adam_form", "seed", "adam_strength"), adam_form=list(experiment.ADAM_FORMS), adam_strength=STRENGTHS)
+                ("adam_form", "seed", "adam_strength"), adam_form=list(experiment.ADAM_FORMS),
+                adam_strength=STRENGTHS)
     spread = adam_l2_spread * (1 + 0.1 * rng.random((SEEDS, len(lam))))
     results.add("adam_l2_spread", spread, ("seed", "adam_strength"))
     trained = 1 + 0.01 * rng.standard_normal((2, len(STRENGTHS), SEEDS))
@@ -36,13 +43,18 @@ def _results(sgd_difference=0.0, control=0.1, adam_l2_spread=1e-5, adamw_follows
     return results
 
 
-def _verdicts(results):
-    return {v.claim.id.split(".")[1]: v.verdict for v in experiment.claims(results)}
+def _verdicts(results, config=CONFIG):
+    return experiment.claims.verdicts(results, config)
 
 
 def test_the_literature_case_is_nuanced():
     assert _verdicts(_results()) == {"equal_under_sgd": REPRODUCED, "differ_under_adam": REPRODUCED,
                                      "weight_decay_equals_l2": NUANCED}
+    assert _verdicts(_results()) == experiment.claims.expected()
+    decided = {v.claim.id.split(".")[1]: v for v in experiment.claims.decide(_results(), CONFIG)}
+    assert decided["differ_under_adam"].details["trained_lambdas_differing"] == STRENGTHS
+    spread = decided["differ_under_adam"].interval
+    assert 1e-5 <= spread.low <= spread.mean <= spread.high <= 1.1e-5
 
 
 def test_a_float_level_difference_under_sgd_still_passes_but_a_real_one_does_not():
@@ -63,3 +75,16 @@ def test_adam_that_kept_l_two_and_decay_equal_makes_the_sentence_true():
     assert verdicts["weight_decay_equals_l2"] == REPRODUCED
     assert _verdicts(_results(adamw_follows_law=False))["differ_under_adam"] == NOT_REPRODUCED
     assert _verdicts(_results(trained_differ=False))["differ_under_adam"] == NOT_REPRODUCED
+
+
+def test_the_decay_law_is_read_with_the_configs_rate_and_steps():
+    # Twice the steps: the fabricated norms (e^(-λ)) no longer follow e^(-ηλt) = e^(-2λ).
+    longer = dataclasses.replace(CONFIG, adam_steps=2 * STEPS)
+    assert _verdicts(_results(), longer)["differ_under_adam"] == NOT_REPRODUCED
+
+
+def test_the_optimizer_override_is_refused():
+    # The SGD comparison runs both plain SGD and momentum, so `train.optimizer` changes nothing.
+    with pytest.raises(ConfigError, match="train.optimizer"):
+        resolve_config(experiment, "quick", overrides={"train.optimizer": "adam"})
+    assert resolve_config(experiment, "quick", overrides={"train.lr": "0.1"}).train.lr == 0.1

@@ -159,6 +159,28 @@ def first_step_reaching(steps: Sequence[float], curve: np.ndarray, target: float
     return np.where(reached.any(axis=-1), steps[np.argmax(reached, axis=-1)], np.nan)
 
 
+def count_local_minima(curve, prominence: float) -> np.ndarray:
+    """Local minima of each sampled curve (last axis) that stand out by `prominence` x its range.
+
+    A minimum is an interior sample whose prominence (scipy's: how far the curve must rise, on
+    the lower of its two sides, before it meets a lower value or the curve's end) exceeds
+    `prominence` times the curve's range, so float noise and tiny wiggles are not minima and a
+    flat-bottomed valley counts once; a constant curve has none. Returns a float array of the
+    leading shape, NaN for a curve with a non-finite value (a diverged solution).
+    """
+    from scipy.signal import find_peaks
+
+    values = np.asarray(curve, np.float64)
+    rows = values.reshape(-1, values.shape[-1])
+    counts = np.full(rows.shape[0], np.nan)
+    for i, row in enumerate(rows):
+        if not np.all(np.isfinite(row)):
+            continue
+        spread = float(np.ptp(row))
+        counts[i] = 0 if spread == 0.0 else find_peaks(-row, prominence=prominence * spread)[0].size
+    return counts.reshape(values.shape[:-1])
+
+
 def log10_slope(x: Sequence[float], y: np.ndarray) -> np.ndarray:
     """Least-squares slope of log10 y against x (not log x), along the last axis of `y`.
 

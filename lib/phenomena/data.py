@@ -154,6 +154,45 @@ def nested_subsets(data: dict, keys: jax.Array, sizes: tuple[int, ...], length: 
     return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
 
 
+DIGITS_CLASSES = 10
+DIGITS_SIZE = 1797  # examples in scikit-learn's 8x8 digits
+DIGITS_PIXELS = 64  # 8 x 8 grey levels, the input width of an MLP on the digits
+# `split_validation` as one compiled program (eagerly, every gather and slice is its own).
+_split_once = jax.jit(split_validation, static_argnums=2)
+
+
+def digits_splits(test_size: int, split_seed: int = 0) -> dict[str, dict[str, jnp.ndarray]]:
+    """scikit-learn's 8x8 digits (bundled, no download) as `{"train", "test"}` device arrays.
+
+    Pixels are scaled from 0..16 to [0, 1]; `test_size` random examples (one permutation drawn
+    from `split_seed`) are the test set, the rest the training set.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    everything = {"x": (digits.data / 16.0).astype(np.float32), "y": digits.target.astype(np.int32)}
+    train_set, test_set = _split_once(everything, jax.random.key(split_seed), test_size)
+    return {"train": train_set, "test": test_set}
+
+
+def append_noise_inputs(splits: dict, key: jax.Array, count: int) -> dict:
+    """Every split of `splits` with `count` pure-noise N(0, 1) inputs appended to its `x`.
+
+    Each split draws its noise from its own key (`jax.random.split(key, len(splits))`, in the
+    order of `splits`); the labels are unchanged. MNIST-1D's signals have unit scale, so on
+    MNIST-1D the noise inputs look like the signal's: only their relation to the labels differs.
+    """
+    keys = jax.random.split(key, len(splits))
+    return {name: {**split, "x": _with_noise_inputs(split["x"], k, count)}
+            for (name, split), k in zip(splits.items(), keys)}
+
+
+@functools.partial(jax.jit, static_argnums=2)  # one program, not one per operation
+def _with_noise_inputs(x: jax.Array, key: jax.Array, count: int) -> jax.Array:
+    noise = jax.random.normal(key, (x.shape[0], count), x.dtype)
+    return jnp.concatenate([x, noise], axis=1)
+
+
 @functools.partial(jax.jit, static_argnames=("pool", "n_val"))  # one program, not one per operation
 def pools_with_validation(data: dict, pool_keys: jax.Array, split_keys: jax.Array, pool: int,
                           n_val: int) -> tuple[dict, dict]:

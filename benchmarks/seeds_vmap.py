@@ -29,7 +29,7 @@ STEPS = 1000
 
 def worker(seeds: int, repeats: int) -> None:
     """Train `seeds` seeds `repeats` times; print the wall time of the last repeat."""
-    from phenomena import losses, rng, runtime
+    from phenomena import runtime
 
     runtime.setup()
     from phenomena import data, losses, models, rng, train
@@ -40,7 +40,7 @@ def worker(seeds: int, repeats: int) -> None:
     config = TrainConfig(optimizer="adam", lr=1e-2, steps=STEPS, batch_size=100, eval_every=100)
     for _ in range(repeats):
         keys = rng.seed_keys(0, seeds)
-        graphdef, state = models.mlps(40, 10, MLPConfig(width=64, depth=3), keys)
+        graphdef, state = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES, MLPConfig(width=64, depth=3), keys)
         start = time.perf_counter()
         history = train.fit(graphdef, state, losses.cross_entropy, splits["train"], config, keys,
                             progress=False)
@@ -56,7 +56,8 @@ def _process(seeds: int, repeats: int = 1, cpu_devices: int | None = None) -> tu
     env = dict(os.environ)
     cache = tempfile.mkdtemp(prefix="phenomena-bench-cache-")
     # Share the generated dataset but not compiled programs.
-    from phenomena.paths import cache_dir, mnist1d
+    from phenomena.data import mnist1d
+    from phenomena.paths import cache_dir
 
     mnist1d()
     shutil.copy(cache_dir() / "mnist1d_seed42.npz", cache)

@@ -1,14 +1,14 @@
-"""Reading recorded curves: slopes, steps to a target (with censoring), best steps, gaps.
+"""Reading recorded curves: final values, gaps, slopes, steps to a target, best steps.
 
-Every function works on numpy arrays and is NaN-safe (a diverged run is NaN and is never
-selected or counted as reaching a target).
+Every function works on numpy arrays whose last axis is the evaluation index (leading axes
+are runs, seeds, variants) and is NaN-safe: a NaN (a diverged run, an undefined metric) is
+never selected nor counted as reaching a target, and a curve with no finite value selects
+index -1, whose value reads as NaN.
 
-Early stopping is a selection over a recorded curve, never a re-training. `train.fit` records every split's metrics at each evaluation, so stopping early is a question
-asked afterwards of those curves: at which evaluation is the validation loss best, and what
-was the test loss there? Every function works on numpy arrays whose last axis is the
-evaluation index (leading axes are runs, seeds, variants) and is NaN-safe: a NaN (a diverged
-run, an undefined metric) is never selected, and a curve with no finite value selects index
--1, whose value reads as NaN.
+Early stopping is a selection over a recorded curve, never a re-training: `train.fit` records
+every split's metrics at each evaluation, so stopping early is a question asked afterwards of
+those curves (at which evaluation is the validation loss best, and what was the test loss
+there?).
 """
 
 from __future__ import annotations

@@ -59,10 +59,12 @@ Rule = Callable[[Results, Any], Outcome]
 class ClaimBook:
     """An experiment's claims, each declared once beside the function that decides it.
 
-    >>> claims = ClaimBook("dropout", questions="Q55")
-    >>> @claims.rule("dropout_shrinks_gap", rule="the paired CI of ... lies above 0")
-    ... def _(results, config):
-    ...     return stats.decide(gain.above(0), "gap(0) − gap(0.5)", gain)
+        claims = ClaimBook("dropout", questions="Q55")
+
+        @claims.rule("dropout_shrinks_gap", rule="the paired CI of ... lies above 0")
+        def _(results, config):
+            shrink = stats.paired_diff_ci(gap_at_rate_0, gap_at_rate_05)
+            return stats.decide(shrink.above(0), "gap(0) − gap(0.5)", shrink)
 
     The claim's id is `<experiment>.<name>`; the list of claims is the order of declaration,
     so nothing is ever looked up again by string.

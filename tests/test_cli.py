@@ -23,7 +23,7 @@ def _files(root):
     (["run", "dropout", "--profile", "huge"], "unknown profile 'huge'"),
     (["run", "dropout", "--set", "rates=0.1,0.2"], "rates must include 0.0 and 0.5"),
     (["run", "dropout", "--set", "train.momentum=0.5", "--set", "train.optimizer=sgd"],
-     "train.momentum is not used by sgd"),
+     "--set train.momentum would change nothing: train.optimizer is 'sgd'"),
     # The learning-rate experiments set their rates per run: an override of train.lr would be
     # accepted and change nothing, so it is refused.
     (["run", "learning_rate", "--set", "train.lr=0.5"], "--set train.lr would change nothing"),
@@ -89,6 +89,16 @@ def test_smoke_run_writes_the_results_layout_and_list_and_report_read_it(tmp_pat
     config.write_text(config.read_text().replace('"train_size": 1000', '"train_size": "many"'))
     assert _invoke(["plot", "dropout", "--profile", "smoke", "--results-dir", str(tmp_path)]) == 2
     assert "does not fit this experiment's config" in capsys.readouterr().err
+
+
+def test_momentum_is_accepted_where_an_arm_reads_it():
+    from phenomena.registry import load_experiment
+    from phenomena.runner import resolve_config
+
+    # weight_decay_vs_l2's section names plain SGD, but its momentum arm reads the coefficient.
+    config = resolve_config(load_experiment("weight_decay_vs_l2"), "quick",
+                            overrides={"train.momentum": "0.5"})
+    assert config.train.momentum == 0.5
 
 
 def test_show_lists_every_key_with_type_value_and_meaning(capsys):

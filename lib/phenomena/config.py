@@ -144,6 +144,26 @@ def check_not_ignored(config, overrides: Mapping[str, Any]) -> None:
             raise ConfigError(f"--set {key} would change nothing: {ignored[key]}")
 
 
+def check_momentum_used(config, overrides: Mapping[str, Any]) -> None:
+    """Raise ConfigError for a `--set SECTION.momentum` that the section's optimizer ignores.
+
+    Checked on the resolved config, not inside the training section itself: an experiment
+    whose arms choose their own optimizer (it lists `SECTION.optimizer` in `IGNORED_KEYS`)
+    may run a momentum arm from a section that names plain SGD, and there the key is read.
+    """
+    ignored = getattr(type(config), "IGNORED_KEYS", {})
+    for key in overrides:
+        *path, name = key.split(".")
+        if name != "momentum":
+            continue
+        section = functools.reduce(getattr, path, config)
+        prefix = ".".join(path)
+        if (hasattr(section, "uses_momentum") and not section.uses_momentum()
+                and f"{prefix}.optimizer" not in ignored):
+            raise ConfigError(f"--set {key} would change nothing: {prefix}.optimizer is "
+                              f"{section.optimizer!r}, which has no momentum")
+
+
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts (as in `config.json`) as one dict of dotted keys."""
     flat = {}

@@ -17,7 +17,8 @@ from pathlib import Path
 from types import ModuleType
 
 from phenomena import plots, results as results_io
-from phenomena.config import ConfigError, apply_overrides, check_not_ignored, from_dict, to_dict
+from phenomena.config import (ConfigError, apply_overrides, check_momentum_used, check_not_ignored,
+                              from_dict, to_dict)
 from phenomena.registry import UsageError, experiment_names, load_experiment
 
 __all__ = ["UsageError", "experiment_names", "load_experiment", "resolve_config", "execute",
@@ -28,7 +29,8 @@ def resolve_config(module: ModuleType, profile: str = "quick", seeds: int | None
                    overrides: dict | None = None):
     """The module's CONFIG with the profile's overrides, then `seeds`, then `--set` overrides.
 
-    An override of a key the experiment does not read (its `IGNORED_KEYS`) is refused.
+    An override of a key the experiment does not read (its `IGNORED_KEYS`, or a momentum its
+    optimizer lacks) is refused.
     """
     if profile not in module.PROFILES:
         raise UsageError(f"unknown profile {profile!r}; choose from: {', '.join(module.PROFILES)}")
@@ -38,7 +40,9 @@ def resolve_config(module: ModuleType, profile: str = "quick", seeds: int | None
             raise UsageError(f"--seeds must be at least 1, got {seeds}")
         config = apply_overrides(config, {"seeds": seeds})
     check_not_ignored(config, overrides or {})
-    return apply_overrides(config, overrides or {})
+    config = apply_overrides(config, overrides or {})
+    check_momentum_used(config, overrides or {})
+    return config
 
 
 def _git_revision() -> str:

@@ -52,10 +52,11 @@ class TrainConfig:
         check(0 <= self.momentum < 1, f"train.momentum must be in [0, 1), got {self.momentum}")
         check(self.optimizer in BASE_OPTIMIZERS,
               f"train.optimizer must be one of {', '.join(BASE_OPTIMIZERS)}; got {self.optimizer!r}")
-        # An override that changes nothing is refused: plain SGD, RMSProp and Adagrad have no
-        # momentum term (Adam reads it as beta1).
-        check(self.optimizer in MOMENTUM_OPTIMIZERS or self.momentum == DEFAULT_MOMENTUM,
-              f"train.momentum is not used by {self.optimizer}; leave it at {DEFAULT_MOMENTUM}")
+
+    def uses_momentum(self) -> bool:
+        """Whether `momentum` takes effect (plain SGD, RMSProp and Adagrad have no momentum term;
+        Adam reads it as beta1)."""
+        return self.optimizer in MOMENTUM_OPTIMIZERS
 
     def spec(self, **extras) -> OptimizerSpec:
         """The optimizer's static structure, with optional extras (clip, decay, l1)."""

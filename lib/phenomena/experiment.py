@@ -76,10 +76,14 @@ class ClaimBook:
         self._rules: list[tuple[Claim, Rule]] = []
 
     def rule(self, name: str, *, rule: str, questions: str | None = None, kind: str = stats.CLAIM,
-             literature: str = stats.REPRODUCED, expected: str = "", deviation: str = ""):
-        """Register the decorated `fn(results, config) -> Outcome` as the rule of claim `name`."""
+             literature: str = stats.REPRODUCED, expected: str = "", deviation: str = "",
+             post_hoc: bool = False):
+        """Register the decorated `fn(results, config) -> Outcome` as the rule of claim `name`.
+
+        `post_hoc=True` labels a claim added after a first run had shown the data."""
         claim = Claim(f"{self.experiment}.{name}", questions or self.questions, rule,
-                      expected=expected, deviation=deviation, kind=kind, literature=literature)
+                      expected=expected, deviation=deviation, kind=kind, literature=literature,
+                      post_hoc=post_hoc)
         if any(c.id == claim.id for c, _ in self._rules):
             raise ValueError(f"claim {claim.id} is declared twice")
 

@@ -117,6 +117,51 @@ def proportion_ci(successes: int, trials: int, confidence: float = 0.95) -> Inte
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half), trials)
 
 
+@dataclasses.dataclass(frozen=True)
+class Trend:
+    """A trend judged over the whole measured range (CLAIMS.md, "fair setups"), not on endpoints.
+
+    The claim is that a quantity moves in `direction` (+1 rises, -1 falls) as x grows. `turn` is
+    the x index where the mean goes furthest that way; `towards` is the paired change from the
+    first x to the turn (in the claimed direction, so positive supports the claim) and `back` the
+    paired change from the turn to the last x (positive: it went back the other way).
+    """
+
+    verdict: str
+    turn: int
+    towards: Interval
+    back: Interval
+
+
+def trend_verdict(values, direction: int = 1) -> Trend:
+    """Judge "the quantity moves in `direction` as x grows" on `values` of shape `(seed, x)`.
+
+    `reproduced`: it moves that way from the first x to the turn (paired CI above 0) and does
+    not come back significantly after it; `nuanced`: it moves that way and then significantly
+    back (an inverted U for a rise: holds in one range, fails in another); `not reproduced`:
+    it never moves that way significantly. The turn is where the seed-mean is most extreme,
+    so a monotone trend has its turn at the last x and an empty `back`.
+    """
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1, got {direction}")
+    signed = direction * np.asarray(values, np.float64)
+    if signed.ndim != 2 or signed.shape[1] < 2:
+        raise ValueError(f"values must be (seed, x) with at least two x, got shape {signed.shape}")
+    turn = int(np.nanargmax(np.nanmean(signed, axis=0)))
+    towards = paired_diff_ci(signed[:, turn], signed[:, 0])
+    if turn == signed.shape[1] - 1:
+        back = Interval(0.0, 0.0, 0.0, towards.n, towards.dropped)
+    else:
+        back = paired_diff_ci(signed[:, turn], signed[:, -1])
+    if not towards.above(0):
+        verdict = NOT_REPRODUCED
+    elif back.above(0):
+        verdict = NUANCED
+    else:
+        verdict = REPRODUCED
+    return Trend(verdict, turn, towards, back)
+
+
 CLAIM, CHECK, DESCRIPTIVE = "claim", "check", "descriptive"
 KINDS = (CLAIM, CHECK, DESCRIPTIVE)
 
@@ -131,6 +176,8 @@ class Claim:
     satisfy) or `descriptive` (a measurement reported with its interval). `literature` is the
     ledger's expectation; `expected` is the verdict this experiment expects, the same unless
     `deviation` records, with its evidence, why the data at a fair setup say otherwise.
+    `post_hoc` marks a claim added after a first run of its experiment had shown the data (the
+    ledger asks for such claims to be labelled: their rule was not fixed blind).
     """
 
     id: str
@@ -140,6 +187,7 @@ class Claim:
     deviation: str = ""
     kind: str = CLAIM
     literature: str = REPRODUCED
+    post_hoc: bool = False
 
     def __post_init__(self):
         if not self.expected:
@@ -193,6 +241,7 @@ class Verdict:
             "literature": self.claim.literature,
             "expected": self.claim.expected,
             "deviation": self.claim.deviation,
+            "post_hoc": self.claim.post_hoc,
             "verdict": self.verdict,
             "statistic": self.statistic,
             "interval": self.interval.as_dict(),

@@ -80,9 +80,10 @@ def test_smoke_run_writes_the_results_layout_and_list_and_report_read_it(tmp_pat
 
     assert cli.main(["report", "--results-dir", str(tmp_path)]) == 0
     report = (tmp_path / "REPORT.md").read_text()
-    assert "`dropout.inference_deterministic` | Q55 | check | reproduced" in report
+    assert "`dropout.inference_deterministic` | Q55 | check | reproduced | reproduced" in report
     assert "dropout/smoke/gap.png" in report
-    assert "`dying_relu.born_dead_with_depth` | Q36 | claim | not run" in report
+    assert "`dying_relu.born_dead_with_depth` | Q36 | claim | reproduced | not run" in report
+    assert "- Checks: 1 (1 pass, 0 fail)" in report  # counts at the top, checks apart from claims
 
     # `plot` reloads the run's config from config.json; a tampered one is a one-line error.
     config = folder / "config.json"

@@ -87,3 +87,39 @@ def test_dropped_runs_are_counted():
     assert (interval.n, interval.dropped, interval.mean) == (3, 2, 2.0)
     assert "2 dropped" in str(interval)
     assert stats.paired_diff_ci([1.0, np.nan], [0.0, 0.0]).dropped == 1
+
+
+def _trend(means, noise=0.1, seeds=8):
+    rng = np.random.default_rng(0)
+    return np.asarray(means) + rng.normal(0, noise, (seeds, len(means)))
+
+
+@pytest.mark.parametrize("means, direction, verdict, turn", [
+    ([0, 1, 2, 3, 4], 1, stats.REPRODUCED, 4),          # monotone rise: turn at the end
+    ([0, 2, 4, 2, 0], 1, stats.NUANCED, 2),             # inverted U: rises, then falls back
+    ([0, 0, 0, 0, 0.05], 1, stats.NOT_REPRODUCED, 4),   # flat within noise
+    ([4, 3, 2, 1, 0], 1, stats.NOT_REPRODUCED, 0),      # the opposite trend
+    ([4, 3, 2, 1, 0], -1, stats.REPRODUCED, 4),         # a claimed fall
+    ([2, 4, 3, 1, 0], -1, stats.NUANCED, 4),            # a claimed fall that first rises
+    ([0, -2, 1, 2, 3], 1, stats.NUANCED, 4),            # a claimed rise that first dips
+])
+def test_trend_verdict_judges_the_whole_range(means, direction, verdict, turn):
+    trend = stats.trend_verdict(_trend(means), direction)
+    assert (trend.verdict, trend.turn) == (verdict, turn)
+
+
+def test_trend_verdict_reports_the_rise_and_the_fall_back():
+    trend = stats.trend_verdict(_trend([0, 2, 4, 2, 0], noise=0.0), 1)
+    assert trend.towards.mean == pytest.approx(4) and trend.back.mean == pytest.approx(4)
+    assert trend.against.mean == 0
+    with pytest.raises(ValueError):
+        stats.trend_verdict(np.zeros((8, 1)))
+    with pytest.raises(ValueError):
+        stats.trend_verdict(np.zeros((8, 3)), direction=0)
+
+
+def test_post_hoc_claims_are_labelled_in_the_summary():
+    claim = Claim("x.added_later", "Q1", "rule", post_hoc=True)
+    verdict = stats.Verdict(claim, stats.REPRODUCED, "s", stats.mean_ci([1.0, 2.0]))
+    assert verdict.as_dict()["post_hoc"] is True
+    assert Claim("x.planned", "Q1", "rule").post_hoc is False

@@ -89,7 +89,9 @@ def _show(args) -> int:
     print("\nclaims:")
     for claim in module.claims:
         expected = claim.expected + (" (deviation)" if claim.deviation else "")
-        print(f"  {claim.id}  [{claim.kind}, {claim.questions}] expected {expected}")
+        post_hoc = ", post-hoc" if claim.post_hoc else ""
+        print(f"  {claim.id}  [{claim.kind}{post_hoc}, {claim.questions}] literature "
+              f"{claim.literature}, expected {expected}")
         print(f"      rule: {claim.rule}")
     return 0
 

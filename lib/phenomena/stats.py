@@ -122,44 +122,54 @@ class Trend:
     """A trend judged over the whole measured range (CLAIMS.md, "fair setups"), not on endpoints.
 
     The claim is that a quantity moves in `direction` (+1 rises, -1 falls) as x grows. `turn` is
-    the x index where the mean goes furthest that way; `towards` is the paired change from the
-    first x to the turn (in the claimed direction, so positive supports the claim) and `back` the
-    paired change from the turn to the last x (positive: it went back the other way).
+    the x index where the seed-mean goes furthest that way; `towards` is the paired change from
+    the first x to the turn, signed so that positive supports the claim. `against` is how far it
+    first went the other way before the turn, and `back` how far it came back after the turn
+    (both paired changes, positive meaning "against the claim"; exactly 0 when there is no such
+    part of the range).
     """
 
     verdict: str
     turn: int
     towards: Interval
+    against: Interval
     back: Interval
 
 
 def trend_verdict(values, direction: int = 1) -> Trend:
     """Judge "the quantity moves in `direction` as x grows" on `values` of shape `(seed, x)`.
 
-    `reproduced`: it moves that way from the first x to the turn (paired CI above 0) and does
-    not come back significantly after it; `nuanced`: it moves that way and then significantly
-    back (an inverted U for a rise: holds in one range, fails in another); `not reproduced`:
-    it never moves that way significantly. The turn is where the seed-mean is most extreme,
-    so a monotone trend has its turn at the last x and an empty `back`.
+    `reproduced`: it moves that way from the first x to the turn (paired CI above 0) and neither
+    first moves nor later comes back the other way significantly; `nuanced`: it moves that way
+    in one part of the range and significantly the other way in another (an inverted U for a
+    claimed rise, a rise-then-fall for a claimed fall); `not reproduced`: it never moves that
+    way significantly. The turn is where the seed-mean is most extreme in the claimed direction,
+    so a monotone trend has its turn at the last x.
     """
     if direction not in (1, -1):
         raise ValueError(f"direction must be +1 or -1, got {direction}")
     signed = direction * np.asarray(values, np.float64)
     if signed.ndim != 2 or signed.shape[1] < 2:
         raise ValueError(f"values must be (seed, x) with at least two x, got shape {signed.shape}")
-    turn = int(np.nanargmax(np.nanmean(signed, axis=0)))
+    means = np.nanmean(signed, axis=0)
+    turn = int(np.nanargmax(means))
+    low = int(np.nanargmin(means[:turn + 1]))  # furthest the other way before the turn
     towards = paired_diff_ci(signed[:, turn], signed[:, 0])
-    if turn == signed.shape[1] - 1:
-        back = Interval(0.0, 0.0, 0.0, towards.n, towards.dropped)
-    else:
-        back = paired_diff_ci(signed[:, turn], signed[:, -1])
+    against = paired_diff_ci(signed[:, 0], signed[:, low]) if low else _zero(towards)
+    back = (paired_diff_ci(signed[:, turn], signed[:, -1]) if turn < signed.shape[1] - 1
+            else _zero(towards))
     if not towards.above(0):
         verdict = NOT_REPRODUCED
-    elif back.above(0):
+    elif back.above(0) or against.above(0):
         verdict = NUANCED
     else:
         verdict = REPRODUCED
-    return Trend(verdict, turn, towards, back)
+    return Trend(verdict, turn, towards, against, back)
+
+
+def _zero(like: Interval) -> Interval:
+    """An exact zero change over the same runs (a part of the range that does not exist)."""
+    return Interval(0.0, 0.0, 0.0, like.n, like.dropped)
 
 
 CLAIM, CHECK, DESCRIPTIVE = "claim", "check", "descriptive"

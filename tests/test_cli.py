@@ -108,7 +108,7 @@ def test_show_lists_every_key_with_type_value_and_meaning(capsys):
     assert "train.steps" in out and "200" in out  # the smoke profile's value
     assert "train_size" in out and "MNIST-1D training examples" in out
     assert "smoke  seeds=2" in out
-    assert "dropout.inference_deterministic  [check, Q55] expected reproduced" in out
+    assert "dropout.inference_deterministic  [check, Q55] literature reproduced, expected reproduced" in out
 
 
 def test_results_go_under_the_working_directory_unless_told_otherwise(tmp_path, monkeypatch):

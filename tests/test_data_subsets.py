@@ -60,3 +60,15 @@ def test_balanced_nested_subsets_hold_n_of_every_class_nested_across_sizes():
         assert len(set(small)) == 6 and len(set(large)) == 12 and set(small) < set(large)
     with pytest.raises(ValueError, match="divide"):
         data.balanced_nested_subsets(EXAMPLES, KEYS, classes=3, per_class=(3, 4))
+
+
+def test_flip_labels_flips_about_the_share_always_to_another_class_and_only_labels():
+    labels = {"x": jnp.zeros((4000, 1)), "y": jnp.arange(4000, dtype=jnp.int32) % 10}
+    flipped = jax.vmap(lambda key: data.flip_labels(labels, key, 0.3, 10))(KEYS)
+    changed = np.asarray(flipped["y"]) != np.asarray(labels["y"])[None]
+    assert np.all(np.abs(changed.mean(axis=1) - 0.3) < 0.03)  # ~0.3 of 4000, each key
+    assert not np.array_equal(changed[0], changed[1])  # a fresh draw per key
+    assert np.all((np.asarray(flipped["y"]) >= 0) & (np.asarray(flipped["y"]) < 10))
+    assert flipped["y"].dtype == labels["y"].dtype and flipped["x"].shape == (2, 4000, 1)
+    unchanged = data.flip_labels(labels, KEYS[0], 0.0, 10)
+    np.testing.assert_array_equal(unchanged["y"], labels["y"])

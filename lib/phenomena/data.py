@@ -96,6 +96,19 @@ def split_validation(data: dict, key: jax.Array, n_val: int) -> tuple[dict, dict
             jax.tree.map(lambda a: a[order[:n_val]], data))
 
 
+def flip_labels(data: dict, key: jax.Array, share: float, classes: int) -> dict:
+    """`data` with a random `share` of its labels flipped to another class (pure in `key`).
+
+    Each example is picked with probability `share`; a picked label becomes one of the other
+    `classes - 1` classes uniformly, so every flipped label is wrong (symmetric label noise, as
+    in Arpit et al. 2017). `vmap` over keys gives each run its own draw.
+    """
+    pick, shift = jax.random.split(key)
+    flipped = jax.random.bernoulli(pick, share, data["y"].shape)
+    other = (data["y"] + jax.random.randint(shift, data["y"].shape, 1, classes)) % classes
+    return {**data, "y": jnp.where(flipped, other, data["y"]).astype(data["y"].dtype)}
+
+
 def random_subset(data: dict, key: jax.Array, n: int) -> dict:
     """`n` examples of `data` drawn without replacement (pure in `key`; vmaps over seeds)."""
     total = jax.tree.leaves(data)[0].shape[0]

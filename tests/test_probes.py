@@ -23,6 +23,14 @@ def test_dead_fraction_on_a_hand_made_case():
     assert float(probes.zero_fraction(jnp.array([0.0, 1.0, 0.0, -2.0]))) == 0.5
 
 
+def test_activity_rates_grade_units_that_dead_mask_only_flags():
+    preact = jnp.array([[-1.0, 2.0, 0.0, 1.0], [-3.0, -1.0, 0.0, 1.0],
+                        [-2.0, -1.0, 0.0, 1.0], [-1.0, -1.0, 0.0, 1.0]])
+    rates = np.asarray(probes.activity_rates(preact))
+    np.testing.assert_allclose(rates, [0.0, 0.25, 0.0, 1.0])  # 0 is not active (as in dead_mask)
+    np.testing.assert_array_equal(rates == 0, np.asarray(probes.dead_mask(preact)))
+
+
 def _scalar_mlp(w1, b1, w2, b2):
     """A 1-1-1 identity-activation MLP with the given weights."""
     graphdef, state = models.mlps(1, 1, MLPConfig(width=1, depth=1, activation="identity"),

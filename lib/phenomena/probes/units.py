@@ -66,6 +66,15 @@ def dead_mask(preact: jax.Array) -> jax.Array:
     return jnp.all(preact <= 0, axis=0)
 
 
+def activity_rates(preact: jax.Array) -> jax.Array:
+    """Per unit: the share of examples (axis 0) on which its pre-activation is > 0.
+
+    A dead unit (`dead_mask`) has rate 0; the rate also grades a unit that came back, which
+    "active on at least one example" cannot (one example in thousands is not recovery).
+    """
+    return jnp.mean(preact > 0, axis=0)
+
+
 def dead_fractions(preacts) -> jax.Array:
     """Fraction of dead units in each layer, shape (depth,)."""
     return jnp.stack([jnp.mean(dead_mask(z)) for z in preacts])

@@ -7,10 +7,10 @@ noise scale), `covariate_shift` (layer-input moments), `costs` (FLOPs from XLA) 
 `permutation` (MLP parameters compared modulo the order of hidden units: sorting, weight matching).
 """
 
-from phenomena.probes.units import (activation_stats, activity_rates, bias_grad_norms_per_seed, dead_fractions,
-                                    dead_mask, hidden_bias_grad_norms, hidden_bias_grads,
-                                    safe_norm, tree_norm, zero_fraction)
+from phenomena.probes.units import (activation_stats, activity_rates, bias_grad_norms_per_seed,
+                                    dead_fractions, dead_mask, hidden_bias_grad_norms,
+                                    hidden_bias_grads, safe_norm, tree_norm, zero_fraction)
 
-__all__ = ["activation_stats", "activity_rates", "bias_grad_norms_per_seed", "dead_fractions", "dead_mask",
-           "hidden_bias_grad_norms", "hidden_bias_grads", "safe_norm", "tree_norm",
+__all__ = ["activation_stats", "activity_rates", "bias_grad_norms_per_seed", "dead_fractions",
+           "dead_mask", "hidden_bias_grad_norms", "hidden_bias_grads", "safe_norm", "tree_norm",
            "zero_fraction"]

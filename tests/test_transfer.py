@@ -8,7 +8,7 @@ from phenomena import losses, models, rng, train
 from phenomena.models import MLPConfig
 from phenomena.optim import PathMask
 from phenomena.train import TrainConfig
-from phenomena.transfer import graft, load_state, per_class_indices, save_state
+from phenomena.transfer import graft, load_state, per_class_indices, save_state, with_part
 
 FEATURES = PathMask("['hidden']")
 
@@ -72,3 +72,13 @@ def test_per_class_indices_are_balanced_nested_and_keyed():
     assert not np.array_equal(order, other)
     with pytest.raises(ValueError, match="fewer than"):
         per_class_indices(labels, jax.random.key(0), classes=3, n_max=11)
+
+
+def test_with_part_sets_one_entry_and_leaves_the_rest_and_the_original_alone():
+    _, pretrained = _nets(0)
+    _, other = _nets(1)
+    combined = with_part(pretrained, "head", other["head"])
+    np.testing.assert_array_equal(_leaf(combined, "head", "kernel"), _leaf(other, "head", "kernel"))
+    np.testing.assert_array_equal(_leaf(combined, "hidden", 0, "kernel"),
+                                  _leaf(pretrained, "hidden", 0, "kernel"))
+    assert not np.array_equal(_leaf(pretrained, "head", "kernel"), _leaf(other, "head", "kernel"))

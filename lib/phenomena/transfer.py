@@ -63,6 +63,14 @@ def graft(pretrained, fresh, keep: PathMask):
     return jax.tree.map(lambda take, old, new: old if take else new, selected, pretrained, fresh)
 
 
+def with_part(state, name: str, part):
+    """A copy of `state` whose top-level entry `name` is `part` (e.g. a head trained apart,
+    as a linear probe on precomputed features, set on top of the pretrained features)."""
+    out = jax.tree.map(lambda leaf: leaf, state)  # a new container: `state` stays as it was
+    out[name] = part
+    return out
+
+
 def per_class_indices(labels: np.ndarray, key: jax.Array, classes: int, n_max: int) -> jax.Array:
     """For each class, `n_max` of its example indices in a random order: shape (classes, n_max).
 

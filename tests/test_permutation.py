@@ -41,6 +41,20 @@ def test_weight_matching_undoes_a_permutation_of_hidden_units():
     np.testing.assert_allclose(unmatched, reference)
 
 
+def test_matched_state_undoes_a_permutation_and_keeps_the_layout():
+    rng = np.random.default_rng(4)
+    state = _state(rng, sizes=(3, 6, 5, 2))
+    permuted = _permuted(state, rng.permutation(6), rng.permutation(5))
+    matched = permutation.matched_state(state, permuted, 2)
+    assert len(matched["hidden"]) == 2 and set(matched["head"]) == {"kernel", "bias"}
+    for got, want in zip(matched["hidden"] + [matched["head"]], state["hidden"] + [state["head"]]):
+        np.testing.assert_allclose(got["kernel"], want["kernel"])
+        np.testing.assert_allclose(got["bias"], want["bias"])
+    flat = np.concatenate([layer[k].ravel() for layer in matched["hidden"] + [matched["head"]]
+                           for k in ("kernel", "bias")])
+    np.testing.assert_allclose(permutation.matched_vectors(state, permuted, 2)[1], flat)
+
+
 def test_matching_leaves_its_inputs_untouched():
     rng = np.random.default_rng(3)
     state = _state(rng)

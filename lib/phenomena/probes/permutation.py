@@ -8,7 +8,8 @@ their units in a common order. Two orders, from crude to fine:
   representative of the permuted copies, whatever the other net is);
 - `matched_vectors`: the second net's units matched to the first's, layer by layer, by
   `scipy.optimize.linear_sum_assignment` on the inner products of incoming weights (weight
-  matching, Ainsworth et al. 2023).
+  matching, Ainsworth et al. 2023); `matched_state` returns the matched second net as a dict,
+  to interpolate with the first.
 
 Both work on one run's parameters as a plain dict (`nnx.to_pure_dict` of an `MLP`'s state:
 `{"hidden": [{"kernel", "bias"}, ...], "head": {"kernel", "bias"}}`); `runs_as_dicts` splits a
@@ -53,6 +54,22 @@ def canonical_vector(state: dict, depth: int) -> np.ndarray:
     return _flatten(layers)
 
 
+def _unlayer(layers: list[dict], depth: int) -> dict:
+    """The inverse of `_layers`: hidden layers then the head back in an `MLP`'s dict layout."""
+    return {"hidden": layers[:depth], "head": layers[depth]}
+
+
+def _matched_layers(reference: dict, other: dict, depth: int) -> tuple[list[dict], list[dict]]:
+    """Both runs' layers, `other`'s hidden units matched to `reference`'s (see `matched_vectors`)."""
+    ref, layers = _layers(reference, depth), _layers(other, depth)
+    for i in range(depth):
+        incoming_ref = np.vstack([ref[i]["kernel"], ref[i]["bias"][None]])
+        incoming = np.vstack([layers[i]["kernel"], layers[i]["bias"][None]])
+        _, order = linear_sum_assignment(incoming_ref.T @ incoming, maximize=True)
+        _permute_units(layers, i, order)
+    return ref, layers
+
+
 def matched_vectors(reference: dict, other: dict, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """Both runs' parameters as vectors, `other`'s hidden units matched to `reference`'s.
 
@@ -60,13 +77,17 @@ def matched_vectors(reference: dict, other: dict, depth: int) -> tuple[np.ndarra
     products of incoming weights (bias included) with `reference`'s units; the permutation is
     carried to the next layer's rows, so `other`'s function is unchanged.
     """
-    ref, layers = _layers(reference, depth), _layers(other, depth)
-    for i in range(depth):
-        incoming_ref = np.vstack([ref[i]["kernel"], ref[i]["bias"][None]])
-        incoming = np.vstack([layers[i]["kernel"], layers[i]["bias"][None]])
-        _, order = linear_sum_assignment(incoming_ref.T @ incoming, maximize=True)
-        _permute_units(layers, i, order)
+    ref, layers = _matched_layers(reference, other, depth)
     return _flatten(ref), _flatten(layers)
+
+
+def matched_state(reference: dict, other: dict, depth: int) -> dict:
+    """`other`'s parameters as a plain dict (its own layout), hidden units matched to `reference`'s.
+
+    The same weight matching as `matched_vectors`; the result computes the same function as
+    `other` and can be interpolated with `reference` unit by unit (Ainsworth et al. 2023).
+    """
+    return _unlayer(_matched_layers(reference, other, depth)[1], depth)
 
 
 def runs_as_dicts(state, runs: int) -> list[dict]:

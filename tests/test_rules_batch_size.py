@@ -102,3 +102,17 @@ def test_the_trained_model_must_be_one_of_the_trained_batch_sizes():
     assert resolve_config(exp, "quick", overrides={"trained_batch": "16"}).trained_batch == 16
     with pytest.raises(ConfigError, match="trained_batch"):
         resolve_config(exp, "quick", overrides={"trained_batch": "32"})
+
+
+def test_a_learning_rate_unstable_on_the_sharp_minimum_is_refused():
+    # lr 0.01 × curvature 101 = 1.01 is stable; 0.03 × 101 > 2 would make escape a step-size effect.
+    assert CONFIG.landscape_train.lr * CONFIG.max_dip_curvature < 2
+    with pytest.raises(ConfigError, match="linear instability"):
+        resolve_config(exp, "quick", overrides={"landscape_train.lr": "0.03"})
+    with pytest.raises(ConfigError, match="linear instability"):  # carriers only: curvature 801
+        resolve_config(exp, "quick", overrides={"dip_share": "0.125"})
+
+
+def test_escape_rule_records_the_stability_product():
+    outcome = _decided(_fabricated(), "sgd_noise_escapes")
+    assert outcome.details["lr_times_max_curvature"] == pytest.approx(1.01)

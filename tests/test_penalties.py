@@ -1,6 +1,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 
@@ -83,3 +84,37 @@ def test_l2_in_the_loss_equals_decay_before_adam():
                        optimizer=config.spec(decoupled_decay=True), progress=False)
     for a, b in zip(jax.tree.leaves(coupled.state), jax.tree.leaves(before.state)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_group_soft_threshold_zeroes_short_rows_and_shrinks_long_ones():
+    # Rows of length 4: the threshold 0.5 becomes 0.5 * √4 = 1 on each row's norm.
+    w = jnp.array([[0.3, 0.4, 0.0, 0.0],     # norm 0.5 <= 1: the whole row becomes 0
+                   [3.0, 4.0, 0.0, 0.0],     # norm 5: scaled by 1 - 1/5 = 0.8
+                   [0.0, 0.0, 0.0, 0.0]])    # already 0: stays 0 (no 0/0)
+    out = np.asarray(penalties.group_soft_threshold(w, 0.5))
+    np.testing.assert_array_equal(out[0], 0.0)
+    np.testing.assert_allclose(out[1], [2.4, 3.2, 0.0, 0.0], rtol=1e-6)
+    np.testing.assert_array_equal(out[2], 0.0)
+
+
+def test_group_prox_is_the_group_lasso_proximal_map():
+    # prox minimizes ½‖v - w‖² + t √4 ‖v‖ per row: check optimality against nearby points.
+    w = jnp.array([[1.0, -2.0, 0.5, 0.3]])
+    t = 0.2
+    v = penalties.group_soft_threshold(w, t)
+    objective = lambda v: 0.5 * jnp.sum((v - w) ** 2) + t * 2.0 * jnp.linalg.norm(v)
+    perturbations = jax.random.normal(jax.random.key(0), (64, 1, 4)) * 1e-2
+    assert all(float(objective(v + d)) >= float(objective(v)) - 1e-7 for d in perturbations)
+
+
+def test_group_l1_optimizer_removes_whole_input_rows():
+    from phenomena.optim import OptimizerSpec, make_optimizer
+    params = {"kernel": jnp.array([[0.01, -0.02, 0.01], [1.0, 2.0, -1.0]])}
+    zero = jax.tree.map(jnp.zeros_like, params)
+    for rows, expected_zero_rows in ((True, 1), (False, 0)):
+        tx = make_optimizer(OptimizerSpec(name="sgd", l1=True, l1_rows=rows))(
+            learning_rate=1.0, l1=0.015)
+        updates, _ = tx.update(zero, tx.init(params), params)
+        new = optax.apply_updates(params, updates)["kernel"]
+        # Group: row 0 (norm 0.024 <= 0.015 √3 = 0.026) goes; element-wise keeps its 0.02 weight.
+        assert int(np.sum(np.all(np.asarray(new) == 0, axis=-1))) == expected_zero_rows

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from phenomena import penalties
+
 BASE_OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
     "sgd": lambda lr, momentum: optax.sgd(lr),
     "momentum": lambda lr, momentum: optax.sgd(lr, momentum=momentum),
@@ -82,6 +84,9 @@ class OptimizerSpec(NamedTuple):
     # weight_decay * w to the gradient before it. Under Adam that is AdamW (Loshchilov & Hutter
     # 2019); before the step, Adam normalizes the decay away (Adam + L2). Same under SGD.
     decay_after_base: bool = False
+    # With l1: soft-threshold each row of a parameter as one group (the group lasso; a zero row
+    # of a first-layer kernel removes an input) instead of each weight on its own.
+    l1_rows: bool = False
 
 
 SCHEDULES = ("constant", "warmup_cosine")
@@ -139,7 +144,8 @@ def make_optimizer(spec: OptimizerSpec):
         if spec.schedule == "warmup_cosine":
             parts.append(_schedule_factor(spec))
         if spec.l1:
-            parts.append(only_penalized(l1_proximal(learning_rate * l1)))
+            prox = penalties.group_l1_proximal if spec.l1_rows else l1_proximal
+            parts.append(only_penalized(prox(learning_rate * l1)))
         transform = optax.chain(*parts)
         if spec.freeze is not None:
             # Frozen parameters get an exact zero update (and no optimizer state).

@@ -53,6 +53,11 @@ def test_matched_state_undoes_a_permutation_and_keeps_the_layout():
     flat = np.concatenate([layer[k].ravel() for layer in matched["hidden"] + [matched["head"]]
                            for k in ("kernel", "bias")])
     np.testing.assert_allclose(permutation.matched_vectors(state, permuted, 2)[1], flat)
+    # The layout of `nnx.to_pure_dict` (hidden layers keyed 0, 1, ...) is kept too.
+    keyed = dict(permuted, hidden=dict(enumerate(permuted["hidden"])))
+    matched_keyed = permutation.matched_state(state, keyed, 2)
+    assert list(matched_keyed["hidden"]) == [0, 1]
+    np.testing.assert_allclose(matched_keyed["hidden"][1]["kernel"], state["hidden"][1]["kernel"])
 
 
 def test_matching_leaves_its_inputs_untouched():

@@ -54,9 +54,12 @@ def canonical_vector(state: dict, depth: int) -> np.ndarray:
     return _flatten(layers)
 
 
-def _unlayer(layers: list[dict], depth: int) -> dict:
-    """The inverse of `_layers`: hidden layers then the head back in an `MLP`'s dict layout."""
-    return {"hidden": layers[:depth], "head": layers[depth]}
+def _unlayer(layers: list[dict], depth: int, like: dict) -> dict:
+    """The inverse of `_layers`, in `like`'s layout (`hidden` a list, or a dict keyed 0, 1, …
+    as `nnx.to_pure_dict` gives it)."""
+    hidden = layers[:depth]
+    return {"hidden": dict(enumerate(hidden)) if isinstance(like["hidden"], dict) else hidden,
+            "head": layers[depth]}
 
 
 def _matched_layers(reference: dict, other: dict, depth: int) -> tuple[list[dict], list[dict]]:
@@ -85,9 +88,10 @@ def matched_state(reference: dict, other: dict, depth: int) -> dict:
     """`other`'s parameters as a plain dict (its own layout), hidden units matched to `reference`'s.
 
     The same weight matching as `matched_vectors`; the result computes the same function as
-    `other` and can be interpolated with `reference` unit by unit (Ainsworth et al. 2023).
+    `other` and can be interpolated with `reference` unit by unit (Ainsworth et al. 2023). Its
+    layout is `other`'s, so `nnx.replace_by_pure_dict` loads it back into a state.
     """
-    return _unlayer(_matched_layers(reference, other, depth)[1], depth)
+    return _unlayer(_matched_layers(reference, other, depth)[1], depth, other)
 
 
 def runs_as_dicts(state, runs: int) -> list[dict]:

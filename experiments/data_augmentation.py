@@ -1,6 +1,6 @@
-"""Data augmentation: label-preserving transforms of the inputs help most when data are scarce.
+"""Data augmentation: label-preserving transforms help at every n; the gain peaks at a few hundred examples, then shrinks.
 
-Q&A: Q59. Setup: MLPs (2 hidden layers of 64 ReLU units; Adam lr 1e-2, batch 100, 1000 steps) on
+Q&A: Q59. Setup: MLPs (2 hidden layers of 64 ReLU units; Adam lr 1e-2, batch 100, 3000 steps) on
 MNIST-1D training subsets of n = 125 ... 4000 examples, each seed its own random subset (nested
 across n), tested on the 1000 standard test signals. Each seed trains twice from the same
 initialization on the same batches: on the plain signals, and on signals augmented per batch
@@ -10,12 +10,23 @@ inside the loss by a random circular shift of up to ±8 samples, an amplitude fa
 is tiled to the full 4000 rows, so uniform batches from the tiled rows are uniform batches from
 the subset.
 
+Re-decided (issue 9): the first version trained 1000 steps and judged two endpoints (gain
+positive at n = 125, gain(125) − gain(4000) > 0): reproduced. At 1000 steps the augmented arm
+had not converged at large n (gain at n = 4000: +1.8 points at step 1000, +5.6 at 3000), and
+the endpoints hid that the gain first rises. Now: 3000 steps, and the gain is judged over the
+whole range of n (`judge_gain`, fixed before the run): positive at the smallest n, then
+`stats.trend_verdict` both ways; a significant rise to an inner peak followed by a significant
+fall is `nuanced` (the ledger's reading of that shape).
+
 Command:  python -m experiments.data_augmentation --profile quick
-Expected: augmentation raises test accuracy by several points at n = 125 and by less at
-n = 4000 (the Q&A's "most useful when data are limited"). Measured (quick, seeds 0 and 1):
-+14 / +13 points at n = 125, the largest gain (+22) at n = 500, and +2 / +0.3 at n = 4000:
-the gain is not monotone in n; it rises to n = 500, then falls.
-Runtime: smoke ~5 s; quick ~20 s on 2 CPU cores (8 seeds); full ~1 min on one GPU (32 seeds).
+Expected: augmentation helps at every n, but its gain is an inverted U in n, not a fall: `nuanced`
+(a recorded deviation from the ledger's `reproduced`). Measured (quick; seed 0 / seed 1): gain
++13.9 / +13.8 points at n = 125 (CI [12.7, 15.2] / [12.2, 15.4]), peak +23.1 / +22.7 at
+n = 500 (rise from n = 125: 0.091 [0.070, 0.112] / 0.089 [0.056, 0.123]), then falling to
++5.6 / +6.6 at n = 4000 (fall from the peak: 0.174 [0.153, 0.196] / 0.161 [0.134, 0.188]).
+Runtime: smoke ~5 s; quick ~65 s of CPU time (user + sys; 8 seeds; 7-8 min of wall time on 2
+cores shared with several other jobs); full (32 seeds, width 128, 8000 steps) sized for one GPU,
+not run.
 """
 
 from __future__ import annotations
@@ -47,8 +58,11 @@ class Config(BaseConfig):
     max_shift: int = 8          # largest circular shift, either way (samples, of 40)
     scale_range: float = 0.2    # amplitude factor drawn from [1 - range, 1 + range]
     noise_std: float = 0.1      # std of the added Gaussian noise (the signals have unit std)
+    # 3000 steps: at 1000 the augmented arm was still far from converged at large n (gain at
+    # n = 4000: +1.8 points at step 1000, +5.6 at 3000, +0.3 from 2500 to 3000), and an
+    # under-trained augmented arm makes the gain shrink with n by budget, not by data.
     train: TrainConfig = TrainConfig(  # training of both arms at every size
-        optimizer="adam", lr=1e-2, steps=1000, batch_size=100, eval_every=500)
+        optimizer="adam", lr=1e-2, steps=3000, batch_size=100, eval_every=500)
 
     def __post_init__(self):
         super().__post_init__()
@@ -119,19 +133,57 @@ def accuracy_gain(results: Results) -> np.ndarray:
 claims = ClaimBook("data_augmentation", questions="Q59")
 
 
+def judge_gain(gain: np.ndarray) -> tuple[str, dict]:
+    """The three-way verdict on gain (size, seed), fixed before the run, and its evidence.
+
+    The claim is two statements: the gain is positive at the smallest n, and it falls as n
+    grows, judged over the whole range of n (`stats.trend_verdict`). A gain that first rises
+    significantly to a peak inside the range and then falls holds in one range of n and fails in
+    the other: `nuanced`, as is a fall from the smallest n that comes back significantly.
+    """
+    by_seed = gain.T  # (seed, size)
+    small = stats.mean_ci(gain[0])
+    falls = stats.trend_verdict(by_seed, direction=-1)  # from the smallest n to the lowest gain
+    rises = stats.trend_verdict(by_seed, direction=+1)  # from the smallest n to the peak gain
+    if not small.above(0):
+        verdict = stats.NOT_REPRODUCED
+    elif rises.verdict == stats.NUANCED:  # up to an inner peak, then down: shrinks only past it
+        verdict = stats.NUANCED
+    else:
+        verdict = falls.verdict
+    return verdict, {"gain_smallest_n": small, "falls": falls, "rises_first": rises}
+
+
 @claims.rule("augmentation_helps_small_data",
-             rule="gain = test accuracy with augmentation - without, paired per seed (same subset, "
-                  "init and batches): its 95 % CI lies above 0 at the smallest n, and the CI of the "
-                  "per-seed difference gain(smallest n) - gain(largest n) lies above 0")
+             rule="gain = test accuracy with augmentation - without at the last step, paired per "
+                  "seed (same subset, init and batches), judged over the whole range of n: "
+                  "not reproduced unless its 95 % CI lies above 0 at the smallest n; nuanced if "
+                  "it rises significantly from the smallest n to an inner peak and falls "
+                  "significantly after it (stats.trend_verdict, direction +1: an inverted U); "
+                  "otherwise the verdict of stats.trend_verdict on the gain with direction -1 "
+                  "(reproduced: falls from the smallest n to its lowest value and does not come "
+                  "back; nuanced: falls and comes back; not reproduced: never falls)",
+             literature=stats.REPRODUCED, expected=stats.NUANCED,
+             deviation="at a budget where the augmented arm has converged (3000 steps; at 1000 its "
+                       "gain at n = 4000 was still +1.8 points against +5.6 at 3000) the gain is an "
+                       "inverted U in n, not a fall: quick, seed 0 (seed 1): +13.9 (+13.8) points at "
+                       "n = 125, peak +23.1 (+22.7) at n = 500, rise 0.091 [0.070, 0.112] (0.089 "
+                       "[0.056, 0.123]), then +5.6 (+6.6) at n = 4000, fall from the peak 0.174 "
+                       "[0.153, 0.196] (0.161 [0.134, 0.188]). Augmentation helps at every n, but its "
+                       "gain shrinks with data only beyond n = 500: the ledger calls that shape "
+                       "nuanced")
 def _(results: Results, config: Config):
     sizes = config.sizes
     gain = accuracy_gain(results)
-    small = stats.mean_ci(gain[0])
-    shrink = stats.paired_diff_ci(gain[0], gain[-1])
+    verdict, evidence = judge_gain(gain)
+    rises, falls = evidence["rises_first"], evidence["falls"]
     final = curves.final(results["test_accuracy"])
-    return stats.decide(
-        small.above(0) and shrink.above(0), f"test accuracy gain from augmentation at n={sizes[0]}",
-        small, gain_smallest_minus_largest=shrink,
+    return stats.outcome(
+        verdict, f"test accuracy gain from augmentation at n={sizes[0]}", evidence["gain_smallest_n"],
+        peak_size=sizes[rises.turn], rise_to_peak=rises.towards, fall_after_peak=rises.back,
+        lowest_gain_size=sizes[falls.turn], fall_to_lowest=falls.towards,
+        back_after_lowest=falls.back,
+        gain_smallest_minus_largest=stats.paired_diff_ci(gain[0], gain[-1]),
         gain_by_size={n: stats.mean_ci(g) for n, g in zip(sizes, gain)},
         test_accuracy={f"{arm} n={n}": stats.mean_ci(final[a, i], bounds=(0, 1))
                        for a, arm in enumerate(ARMS) for i, n in enumerate(sizes)})
@@ -177,10 +229,10 @@ def plot(results: Results, config: Config) -> dict:
                  f"(shift ±{config.max_shift}, scale 1±{config.scale_range}, "
                  f"noise σ={config.noise_std})", fontsize=9.5)
     mean_gain = 100 * np.mean(accuracy_gain(results), axis=1)
-    best = int(np.argmax(mean_gain))
-    plots.title(fig, f"Augmentation adds {mean_gain[best]:.0f} test-accuracy points at n = "
-                     f"{sizes[best]} but only {mean_gain[-1]:.0f} at n = {sizes[-1]}: it helps "
-                     f"most when data are scarce")
+    peak = int(np.argmax(mean_gain))
+    shape = (f"rises from n = {sizes[0]} to a peak at n = {sizes[peak]}, then shrinks" if 0 < peak
+             else f"is largest at n = {sizes[0]} and shrinks")
+    plots.title(fig, f"The test-accuracy gain from augmentation {shape} toward n = {sizes[-1]}")
     return {"data_augmentation": fig}
 
 

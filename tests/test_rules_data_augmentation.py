@@ -6,7 +6,7 @@ import pytest
 from experiments import data_augmentation as experiment
 from phenomena.results import Results
 from phenomena.runner import resolve_config
-from phenomena.stats import NOT_REPRODUCED, REPRODUCED
+from phenomena.stats import NOT_REPRODUCED, NUANCED, REPRODUCED
 
 CONFIG = resolve_config(experiment, "quick")
 SEEDS = CONFIG.seeds
@@ -48,7 +48,37 @@ def test_a_gain_that_shrinks_with_data_is_reproduced():
 
 def test_no_gain_at_small_n_is_not_reproduced():
     assert _decided([0.0] * 6).verdict == NOT_REPRODUCED
+    # Even an inverted U does not count when the smallest n gains nothing.
+    assert _decided([0.0, 0.10, 0.20, 0.10, 0.05, 0.0]).verdict == NOT_REPRODUCED
 
 
 def test_a_gain_that_does_not_shrink_is_not_reproduced():
     assert _decided([0.10, 0.10, 0.10, 0.11, 0.11, 0.12]).verdict == NOT_REPRODUCED
+    assert _decided([0.05, 0.08, 0.10, 0.12, 0.14, 0.16]).verdict == NOT_REPRODUCED
+
+
+def test_a_gain_that_rises_to_an_inner_peak_then_falls_is_nuanced():
+    verdict = _decided([0.14, 0.19, 0.23, 0.21, 0.16, 0.06])
+    assert verdict.verdict == NUANCED
+    assert verdict.details["peak_size"] == 500
+    assert verdict.details["rise_to_peak"].mean == pytest.approx(0.09, abs=0.015)
+    assert verdict.details["fall_after_peak"].mean == pytest.approx(0.17, abs=0.015)
+    assert verdict.details["lowest_gain_size"] == 4000
+
+
+def test_a_gain_that_falls_then_comes_back_is_nuanced():
+    verdict = _decided([0.15, 0.08, 0.03, 0.02, 0.08, 0.12])
+    assert verdict.verdict == NUANCED
+    assert verdict.details["lowest_gain_size"] == 1000
+    assert verdict.details["back_after_lowest"].mean == pytest.approx(0.10, abs=0.015)
+
+
+def test_a_flat_start_before_the_fall_is_still_reproduced():
+    # A rise within seed noise before the fall is no inner peak.
+    assert _decided([0.15, 0.152, 0.12, 0.08, 0.04, 0.02]).verdict == REPRODUCED
+
+
+def test_the_gain_claim_records_its_deviation():
+    (claim,) = experiment.claims
+    assert (claim.literature, claim.expected) == (REPRODUCED, NUANCED)
+    assert "n = 500" in claim.deviation

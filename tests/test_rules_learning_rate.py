@@ -13,25 +13,32 @@ RATES = [1e-4, 1e-2, 1.0]
 SEEDS = 4
 INITIAL = 2.9
 CONFIG = resolve_config(lr, "quick")
+NOISE = np.array([0.0, 0.01, -0.01, 0.02])
 
 
-def _results(smallest=2.2, best=0.5, largest=float("nan"), largest_diverged=True,
-             constant=0.6, scheduled=0.5) -> Results:
-    """Three rates (the middle one best) x four seeds, evaluated at steps 0 and 100."""
-    noise = np.array([0.0, 0.01, -0.01, 0.02])
-    final = np.stack([smallest + noise, best + noise, largest + noise])
-    loss = np.stack([np.full((3, SEEDS), INITIAL), final], axis=-1)
-    diverged = np.full((3, SEEDS), -1)
+def _results(smallest=2.2, best=0.5, largest=2.35, largest_diverged=True, peak=3.0,
+             constant=None, scheduled=None) -> Results:
+    """Three rates (the middle one best) x four seeds x both schedules, evaluated at steps 0 and
+    100. `constant` / `scheduled` give each schedule's final loss per rate (default: the sweep's);
+    `peak` is the largest-rate runs' highest minibatch loss."""
+    sweep = [smallest, best, largest]
+    finals = [constant or sweep, scheduled or sweep]
+    final = np.stack([np.stack([v + NOISE for v in f]) for f in finals])  # (schedule, rate, seed)
+    loss = np.stack([np.full(final.shape, INITIAL), final], axis=-1)
+    diverged = np.full(final.shape, -1)
+    peaks = np.full(final.shape, INITIAL)
+    peaks[:, 2] = peak
     if largest_diverged:
-        diverged[2] = 7
-    results = Results(meta={"best_rate": RATES[1]})
-    results.add("train_loss", loss, ("rate", "seed", "step"), rate=RATES, step=[0, 100])
-    results.add("test_accuracy", np.full((3, SEEDS), 0.5), ("rate", "seed"))
-    results.add("diverged_at", diverged, ("rate", "seed"))
-    pair = np.stack([np.stack([np.full(SEEDS, INITIAL), v + noise], axis=-1)
-                     for v in (constant, scheduled)])
-    results.add("schedule_loss", pair, ("schedule", "seed", "step"), schedule=list(lr.SCHEDULES))
-    results.add("schedule_test_accuracy", np.full((2, SEEDS), 0.6), ("schedule", "seed"))
+        diverged[:, 2] = 7
+        loss[:, 2, :, 1] = np.nan
+    results = Results()
+    coords = {"schedule": list(lr.SCHEDULES), "rate": RATES}
+    results.add("train_loss", loss, ("schedule", "rate", "seed", "step"), step=[0, 100], **coords)
+    results.add("test_accuracy", np.full(final.shape, 0.5), ("schedule", "rate", "seed"), **coords)
+    results.add("diverged_at", diverged, ("schedule", "rate", "seed"), **coords)
+    results.add("peak_step_loss", peaks, ("schedule", "rate", "seed"), **coords)
+    results.add("largest_rate_step_loss", np.full((SEEDS, 5), INITIAL), ("seed", "train_step"),
+                train_step=list(range(1, 6)))
     return results
 
 
@@ -39,45 +46,83 @@ def _verdicts(results: Results) -> dict[str, str]:
     return lr.claims.verdicts(results, CONFIG)
 
 
+def _decided(results: Results) -> dict:
+    return {v.claim.id.split(".")[1]: v for v in lr.claims.decide(results, CONFIG)}
+
+
 def test_the_textbook_picture_reproduces_every_claim():
-    verdicts = _verdicts(_results())
+    verdicts = _verdicts(_results(scheduled=[2.0, 0.4, 0.3], largest_diverged=False,
+                                  peak=100 * INITIAL))
     assert verdicts == {"too_low_is_slow": REPRODUCED, "too_high_diverges": REPRODUCED,
-                        "schedule_helps": REPRODUCED, "too_high_fails_to_learn": REPRODUCED}
+                        "schedule_helps": REPRODUCED}
 
 
 def test_smallest_rate_within_the_margin_of_the_best_is_not_slow():
     assert _verdicts(_results(smallest=0.5 + lr.SLOW_MARGIN / 2))["too_low_is_slow"] == NOT_REPRODUCED
 
 
-def test_slowness_is_the_paired_final_loss_difference():
-    outcome = lr.claims.decide(_results(smallest=2.2, best=0.5), CONFIG)[0]
+def test_slowness_is_the_paired_final_loss_difference_at_the_best_rate():
+    outcome = _decided(_results(smallest=2.2, best=0.5))["too_low_is_slow"]
     assert outcome.interval.mean == pytest.approx(1.7)
+    assert outcome.details["best_rate_per_seed"] == [1e-2] * SEEDS
 
 
-def test_collapse_to_chance_fails_to_learn_but_does_not_count_as_diverging():
-    verdicts = _verdicts(_results(largest=2.35, largest_diverged=False))
-    assert verdicts["too_high_diverges"] == NOT_REPRODUCED  # 2.35 < the initial 2.9
-    assert verdicts["too_high_fails_to_learn"] == REPRODUCED  # 2.35 >= 0.9 ln 10
+def test_going_non_finite_counts_as_diverging():
+    assert _verdicts(_results(largest_diverged=True, peak=INITIAL))["too_high_diverges"] == REPRODUCED
 
 
-def test_ending_above_the_initial_loss_counts_as_diverging():
-    verdicts = _verdicts(_results(largest=3.5, largest_diverged=False))
-    assert verdicts["too_high_diverges"] == REPRODUCED
+def test_a_spike_to_a_hundred_times_the_initial_loss_counts_even_if_the_run_ends_finite():
+    # The runs collapse to 2.35 (below the initial 2.9) at the end, but spiked on the way.
+    results = _results(largest=2.35, largest_diverged=False, peak=100 * INITIAL)
+    decided = _decided(results)["too_high_diverges"]
+    assert decided.verdict == REPRODUCED
+    assert decided.details["peak_over_initial"] == pytest.approx([100.0] * SEEDS)
 
 
-def test_a_largest_rate_that_learns_neither_diverges_nor_fails():
-    verdicts = _verdicts(_results(largest=1.0, largest_diverged=False))
-    assert verdicts["too_high_diverges"] == NOT_REPRODUCED
-    assert verdicts["too_high_fails_to_learn"] == NOT_REPRODUCED
+def test_a_largest_rate_that_never_spikes_does_not_diverge():
+    results = _results(largest=2.35, largest_diverged=False, peak=99 * INITIAL)
+    assert _verdicts(results)["too_high_diverges"] == NOT_REPRODUCED
 
 
-@pytest.mark.parametrize("scheduled, verdict", [(0.5, REPRODUCED), (0.7, NOT_REPRODUCED)])
-def test_schedule_helps_only_when_it_ends_lower(scheduled, verdict):
-    assert _verdicts(_results(constant=0.6, scheduled=scheduled))["schedule_helps"] == verdict
+def test_one_seed_in_four_without_a_blow_up_is_below_ninety_percent():
+    results = _results(largest=2.35, largest_diverged=False, peak=100 * INITIAL)
+    results.arrays["peak_step_loss"][0, 2, 0] = INITIAL
+    assert _verdicts(results)["too_high_diverges"] == NOT_REPRODUCED
+
+
+@pytest.mark.parametrize("scheduled, verdict", [([2.0, 0.45, 0.3], REPRODUCED),
+                                                ([2.0, 0.6, 0.7], NOT_REPRODUCED)])
+def test_schedule_helps_only_when_its_best_ends_below_the_constants_best(scheduled, verdict):
+    results = _results(largest_diverged=False, scheduled=scheduled)
+    assert _verdicts(results)["schedule_helps"] == verdict
+
+
+def test_each_schedule_is_judged_at_its_own_best_rate():
+    # The constant schedule is best at 1e-2 (0.5); the schedule at 1.0 (0.3), where the
+    # constant rate ends at 2.35: best vs best is 0.5 - 0.3 = 0.2, not 0.5 - 0.45.
+    decided = _decided(_results(largest_diverged=False, scheduled=[2.0, 0.45, 0.3]))["schedule_helps"]
+    assert decided.interval.mean == pytest.approx(0.2)
+    assert decided.details["rates_per_seed"] == {"constant": [1e-2] * SEEDS,
+                                                 "warmup + cosine": [1.0] * SEEDS}
+
+
+def test_a_rate_where_a_seed_diverged_is_never_chosen():
+    # Warmup + cosine would be best at 1.0, but there its runs went non-finite.
+    results = _results(largest_diverged=True, scheduled=[2.0, 0.45, 0.3])
+    assert _decided(results)["schedule_helps"].details["rates_per_seed"]["warmup + cosine"] == \
+        [1e-2] * SEEDS
+
+
+def test_the_best_rate_of_a_seed_is_chosen_on_the_other_seeds():
+    # Seed 0 alone is best at 1.0 under the constant rate, the other seeds at 1e-2.
+    results = _results(largest_diverged=False, largest=0.9)
+    results.arrays["train_loss"][0, 2, 0, 1] = 0.1
+    assert lr.chosen_rates(results, "constant").tolist() == [1, 1, 1, 1]
+    assert lr.best_rate(results, "constant") == 1e-2
 
 
 def test_losses_and_accuracies_in_details_have_bounded_intervals():
-    by_name = {v.claim.id.split(".")[1]: v for v in lr.claims.decide(_results(), CONFIG)}
+    by_name = _decided(_results())
     accuracy = by_name["schedule_helps"].details["test_accuracy"]["constant"]
     assert 0 <= accuracy.low <= accuracy.high <= 1
     assert by_name["too_low_is_slow"].details["best_rate_loss"].low >= 0

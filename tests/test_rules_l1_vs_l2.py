@@ -55,20 +55,31 @@ def _fabricated(kept_noise=5, missed=0, l2_zero=False, l2_norm_rises=False, outl
     logistic_l2 = np.stack([_l2_fit(w_true, s) for s in LOGISTIC_STRENGTHS])
     results.add("weights_logistic", np.stack([logistic_l1, logistic_l2]),
                 ("penalty", "logistic_strength", "seed", "input"), logistic_strength=LOGISTIC_STRENGTHS)
+    results.add("weights_logistic_scaled",
+                np.stack([_l1_fit(w_true, 1, logistic_missed), _l2_fit(w_true, 0.07)]),
+                ("penalty", "seed", "input"))
+    # Scaled-lasso λ per round: from ½√(2 ln p/n) down to a residual scale of 0.35.
+    lambdas = np.array([CONFIG.logistic_threshold, 0.40 * CONFIG.unit_threshold,
+                        0.36 * CONFIG.unit_threshold, 0.35 * CONFIG.unit_threshold])
+    results.add("logistic_scaled_lambda", np.repeat(lambdas[:, None], SEEDS, axis=1),
+                ("scale_round", "seed"))
 
     strengths = list(CONFIG.mlp_strengths)
-    pruned = np.zeros((2, len(strengths), SEEDS, MLP_INPUTS))
+    penalties = list(experiment.MLP_PENALTIES)  # L1, group L1, L2
+    pruned = np.zeros((3, len(strengths), SEEDS, MLP_INPUTS))
     signal, noise = slice(0, data.MNIST1D_LENGTH), slice(data.MNIST1D_LENGTH, None)
     rng = np.random.default_rng(0)
-    pruned[0, -1, :, noise] = rng.random((SEEDS, MLP_INPUTS - data.MNIST1D_LENGTH)) < mlp_noise_pruned
-    pruned[0, -1, :, signal] = rng.random((SEEDS, data.MNIST1D_LENGTH)) < mlp_signal_pruned
-    pruned[1, -1, :, :3] = mlp_l2_pruned
+    group = penalties.index("group L1")
+    pruned[group, -1, :, noise] = rng.random((SEEDS, MLP_INPUTS - data.MNIST1D_LENGTH)) < mlp_noise_pruned
+    pruned[group, -1, :, signal] = rng.random((SEEDS, data.MNIST1D_LENGTH)) < mlp_signal_pruned
+    pruned[penalties.index("L2"), -1, :, :3] = mlp_l2_pruned
     zero_share = np.maximum(pruned, 0.5)
-    results.add("mlp_input_pruned", pruned, ("penalty", "mlp_strength", "seed", "mlp_input"),
-                mlp_strength=strengths)
-    results.add("mlp_zero_weights", zero_share, ("penalty", "mlp_strength", "seed", "mlp_input"))
-    results.add("mlp_test_accuracy", np.full((2, len(strengths), SEEDS), 0.6),
-                ("penalty", "mlp_strength", "seed"))
+    dims = ("mlp_penalty", "mlp_strength", "seed", "mlp_input")
+    results.add("mlp_input_pruned", pruned, dims, mlp_penalty=penalties, mlp_strength=strengths)
+    results.add("mlp_zero_weights", zero_share, dims)
+    results.add("mlp_input_norm", 1.0 - 0.9 * pruned, dims)  # a pruned row keeps norm 0.1 here
+    results.add("mlp_test_accuracy", np.full((3, len(strengths), SEEDS), 0.6),
+                ("mlp_penalty", "mlp_strength", "seed"))
     return results
 
 
@@ -88,8 +99,25 @@ def test_the_measured_outcome_gives_every_expected_verdict():
     assert decided["l1_selects_features"].interval.mean == pytest.approx(1.0)
     assert decided["l1_selects_features"].details["precision"].mean == pytest.approx(10 / 15)
     assert decided["l2_shrinks_evenly"].interval.mean == 0.0
-    # The logistic fit misses 3 of 10 informative inputs (recall 0.7): the recorded deviation.
-    assert decided["logistic_l1_sparse_and_selective"].details["recall"].mean == pytest.approx(0.7)
+    logistic = decided["logistic_l1_sparse_and_selective"]
+    assert logistic.details["scaled_lambda"].mean == pytest.approx(0.35 * CONFIG.unit_threshold)
+    assert logistic.details["residual_scale"].mean == pytest.approx(0.35)
+    assert logistic.details["mean_lambda_by_round"][0] == pytest.approx(CONFIG.logistic_threshold)
+
+
+def test_the_descriptive_and_post_hoc_labels_are_honest():
+    book = {c.id.split(".")[1]: c for c in experiment.claims.claims}
+    assert book["outlier_sentence_is_about_loss"].kind == "claim"  # its rule can fail
+    for name in ("outlier_sentence_is_about_loss", "logistic_l1_sparse_and_selective",
+                 "l1_prunes_noise_inputs"):
+        assert book[name].post_hoc
+
+
+def test_residual_scale_is_the_rms_of_y_minus_the_predicted_probability():
+    x = np.array([[[1.0], [-1.0]]])  # one seed, two examples, one input
+    w = np.array([[np.log(3.0)]])   # predicted probabilities 0.75 and 0.25
+    y = np.array([[1.0, 1.0]])      # residuals 0.25 and 0.75
+    assert experiment.residual_scale(w, x, y)[0] == pytest.approx(np.sqrt((0.25**2 + 0.75**2) / 2))
 
 
 def test_exact_zeros_need_l1_sparse_and_l2_dense():
@@ -121,10 +149,13 @@ def test_logistic_rule_reproduces_when_l1_keeps_every_informative_input():
     assert _verdicts(logistic_missed=3)["logistic_l1_sparse_and_selective"] == NOT_REPRODUCED
 
 
-def test_pruning_rule_needs_selective_l1_and_no_l2_pruning():
+def test_pruning_rule_needs_selective_group_l1_and_no_l2_pruning():
+    assert _verdicts()["l1_prunes_noise_inputs"] == NOT_REPRODUCED  # nothing pruned
     decided = _decided(mlp_noise_pruned=1.0)["l1_prunes_noise_inputs"]
     assert decided.verdict == REPRODUCED
     assert decided.interval.mean == pytest.approx(1.0)
+    ratio = decided.details["noise_over_signal_row_norm"]["group L1"]
+    assert ratio[f"λ={CONFIG.mlp_strengths[-1]:g}"].mean == pytest.approx(0.1)
     assert _verdicts(mlp_noise_pruned=0.5, mlp_signal_pruned=0.5)["l1_prunes_noise_inputs"] \
         == NOT_REPRODUCED
     assert _verdicts(mlp_noise_pruned=1.0, mlp_l2_pruned=1.0)["l1_prunes_noise_inputs"] \

@@ -23,16 +23,16 @@ run: post-hoc):
   data by the scaled lasso (Sun & Zhang 2012): λ_{t+1} = σ̂_t √(2 ln p/n), σ̂_t the RMS residual
   y − σ(x·ŵ) of the L1 fit at λ_t, 3 rounds from 0.107, per seed. Verdict: not reproduced;
   λ̂ = 0.089 (σ̂ = 0.41), recall 0.86 [0.80, 0.91], precision 0.96, 91 % zeros at seed 0;
-  SEED1_LOGISTIC at seed 1.
+  at seed 1 λ̂ = 0.089, recall 0.79 [0.70, 0.86], precision 0.99, 92 % zeros.
 - `l1_prunes_noise_inputs`. Old: element-wise L1, which zeroes weights but (under minibatch
   prox noise) never a whole input row: not reproduced. New: the group lasso over input rows,
   the penalty that targets inputs, on a half-decade λ grid 1e-4-1e-2. Verdict: not reproduced;
-  no input is pruned at any λ (selectivity 0.00 [0.00, 0.02] at best, seed 0; SEED1_PRUNE at
+  no input is pruned at any λ (selectivity 0.00 [0.00, 0.02] at best, seed 0; 0.00 [0.00, 0.01] at
   seed 1), but group L1 shrinks the noise rows to 0.20 of the signal rows' norm at λ = 0.003
   (L2: 0.82, element-wise L1: 0.28).
 - `outlier_sentence_is_about_loss`. Old: marked descriptive with a rule that could fail. New:
   a claim (post-hoc) with the same rule (parameter error more than doubles with outliers).
-  Verdict: reproduced, 9.7x [8.5, 10.8] at seed 0, SEED1_OUTLIER at seed 1.
+  Verdict: reproduced, 9.7x [8.5, 10.8] at seed 0, 9.0x [7.8, 10.1] at seed 1.
 
 Command:  python -m experiments.l1_vs_l2 --profile quick
 Expected: at λ ≈ 0.21, L1 zeroes ≈ 90 % of the weights and recovers all 10 informative
@@ -42,7 +42,7 @@ sparse and precise but misses about one informative input in seven (recorded dev
 the MLP neither L1 form prunes a whole input, while both shrink the noise inputs' rows to
 ≈ 0.2-0.3 of the signal rows' norm (L2: ≈ 0.8) (recorded deviation).
 Runtime: smoke ~75 compiled programs, ~45 s compiling cold; quick 56 s of CPU time (user +
-sys; 8 seeds; 8 minutes wall on 2 cores shared by many jobs, ~30 s alone; the three MLP
+sys; 8 seeds; 4-8 minutes wall on 2 cores shared by many jobs; the three MLP
 penalties are most of it); full ~1 min on one H100 (64 seeds, not run).
 """
 

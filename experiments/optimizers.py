@@ -12,21 +12,36 @@ lr = 2/(L+μ) (contraction (κ−1)/(κ+1)), heavy-ball momentum at Polyak's opt
 Newton (one full step), and Adam, RMSprop, Adagrad at the learning rate of a half-decade grid
 that is fastest on the axis-aligned problem (their only tuned setting; kept when the problem is
 rotated, since rotation invariance means same hyperparameters, rotated problem). Part 2 (a real
-net): a ReLU MLP on MNIST-1D trained with SGD, momentum (0.9), RMSprop, Adagrad and Adam, each
-over the same learning-rate grid of 7 values across 6 decades, the grid vmapped by `grid_fit` (one
-compiled program per optimizer, all values and seeds together). The target is half the chance
-loss, 0.5·ln 10, on the training set.
+net): a ReLU MLP (2 × 32) fits the first 500 MNIST-1D training examples, trained with SGD,
+momentum (0.9), RMSprop, Adagrad and Adam, each over the same half-decade learning-rate grid of
+11 values from 1e-4 to 10 for 1200 steps (batch 64), the grid vmapped by `grid_fit` (one compiled
+program per optimizer, all values and seeds together). An LR is usable when its final training
+loss is within 0.1 ln 10 ≈ 0.23 nats of that seed's best over the grid (the target relative to
+each optimizer's own best).
+
+`adam_robust_to_lr`, re-decided (issue 9). Old setup: width 64 on all 4000 examples, 600 steps,
+a one-decade grid 1e-5..10, an LR counted when its final loss ≤ ½ ln 10 (an absolute target
+reached at a budget where neither best rate had converged): one grid point decided it,
+−0.875 [−1.17, −0.58] decades, "not reproduced". New setup (the ledger's fair setup): the
+half-decade grid, a budget at which each best rate has converged (shrunk net and data so that it
+fits a minute: the best rates end at ~0.001 nats and fall by < 0.0015 nats over the last quarter),
+the target relative to each one's own best. New verdict: not reproduced, width(Adam) − width(SGD)
+= −0.06 [−0.21, 0.09] decades at seed 0 and −0.06 [−0.21, 0.09] at seed 1: both ranges span
+three grid points (SGD 0.1..1, Adam 0.0032..0.032, the last for 7 of 8 seeds). A recorded
+deviation from the ledger's "reproduced". `all_optimizers_compared` stays descriptive, each
+optimizer at its own best grid LR.
 
 Command:  python -m experiments.optimizers --profile quick
 Expected: GD 3454 steps, heavy-ball ≈ 204, Newton 1 (LITERATURE.md); Adam ≈ 80 steps axis-
 aligned but > 5× more rotated, Adagrad likewise; GD and Newton unchanged by the rotation (if
 Adam is re-tuned for the rotated problem its slowdown shrinks to ~4×, Adagrad's stays ~20×:
-reported in the claim's details, not decided; Adagrad's fixed LR, 10, is the grid's top). Adam's
-range of learning rates that reach the target loss is NOT wider than SGD's here (a recorded
-deviation: 1 vs 1.9 decades at 600 steps; see `adam_robust_to_lr`).
-Runtime: smoke ~15 s; quick 22-35 s measured with `phenomena run` on 2 CPU cores shared with other
-jobs (load ~7; 23 s of CPU time, so ~15 s alone), 8 seeds; full: for a GPU (32 seeds, 20000
-surface steps, 3000 training steps on a wider net, a half-decade LR grid).
+reported in the claim's details, not decided; Adagrad's fixed LR, 10, is the grid's top). On the
+net, Adam's usable LR range is as wide as SGD's (1.44 vs 1.5 decades), not wider (a recorded
+deviation); every optimizer's best LR fits the 500 examples to ≤ 0.006 nats (best LRs: SGD 1,
+momentum 0.032, RMSprop 0.003-0.01, Adagrad 0.32, Adam 0.01).
+Runtime: smoke ~20 s of CPU time; quick 41-71 s of CPU time (user + sys, 2 CPU cores shared with
+other jobs; wall 160-260 s under load 16), 8 seeds; full: for a GPU (32 seeds, 20000 surface
+steps, a 3 × 128 net on 4000 examples for 8000 steps, a half-decade grid 1e-5..10).
 """
 
 from __future__ import annotations
@@ -55,6 +70,7 @@ NET_OPTIMIZERS = {"SGD": "sgd", "momentum": "momentum", "RMSprop": "rmsprop", "A
 CHANCE_LOSS = math.log(data.MNIST1D_CLASSES)
 START_STREAM = 2  # random starting points draw from their own key stream
 HALF_DECADES = tuple(10.0 ** (k / 2) for k in range(-6, 3))  # 1e-3 .. 10
+NET_LRS = tuple(10.0 ** (k / 2) for k in range(-8, 3))  # 1e-4 .. 10: both optimizers' ranges inside
 NON_NEGATIVE = (0.0, np.inf)  # the range of a loss, for bounded intervals
 
 
@@ -67,14 +83,15 @@ class Config(BaseConfig):
     surface_steps: int = 4000          # step budget; runs that do not get there count as the budget
     adaptive_lrs: tuple[float, ...] = HALF_DECADES  # Adam, RMSprop, Adagrad LRs tried on the quadratic
     curve_points: int = 80             # log-spaced steps kept of each f(step) curve and path
-    width: int = 64                    # hidden units per layer of the MNIST-1D MLP
+    width: int = 32                    # hidden units per layer of the MNIST-1D MLP
     depth: int = 2                     # hidden layers of the MNIST-1D MLP
-    eval_examples: int = 1000          # training examples the final loss is measured on
-    net_lrs: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)  # every net optimizer's LRs
+    train_size: int = 500              # MNIST-1D training examples the net fits (the first ones)
+    net_lrs: tuple[float, ...] = NET_LRS  # every net optimizer's LRs: 1e-4 .. 10, ½ decade
     net_optimizers: tuple[str, ...] = tuple(NET_OPTIMIZERS)  # trained on the net; SGD and Adam compared
-    target_loss: float = 0.5 * CHANCE_LOSS  # training cross-entropy (nats) an LR must reach
-    train: TrainConfig = TrainConfig(optimizer="sgd", lr=1e-2, steps=600, batch_size=64,
-                                     eval_every=50)  # the net's steps and batches (all optimizers)
+    usable_margin: float = 0.1 * CHANCE_LOSS  # an LR is usable within this many nats of its optimizer's best
+    target_loss: float = 0.5 * CHANCE_LOSS  # training loss (nats) each optimizer's best LR must reach
+    train: TrainConfig = TrainConfig(optimizer="sgd", lr=1e-2, steps=1200, batch_size=64,
+                                     eval_every=100)  # the net's steps and batches (all optimizers)
 
     IGNORED_KEYS: ClassVar[Mapping[str, str]] = {
         "train.lr": "every net optimizer runs at every learning rate of the grid `net_lrs`",
@@ -89,29 +106,32 @@ class Config(BaseConfig):
               "adaptive_lrs needs at least two positive learning rates")
         check(self.curve_points >= 2, "curve_points must be >= 2")
         check(self.width > 0 and self.depth >= 1, "width must be positive and depth >= 1")
-        check(self.eval_examples > 0, "eval_examples must be positive")
+        check(0 < self.train_size <= 4000, f"train_size must be in (0, 4000], got {self.train_size}")
         check(len(self.net_lrs) >= 3 and all(lr > 0 for lr in self.net_lrs)
               and list(self.net_lrs) == sorted(self.net_lrs),
               "net_lrs needs at least three positive learning rates in increasing order")
         spacing = np.diff(np.log10(self.net_lrs))
-        check(bool(np.allclose(spacing, spacing[0])), "net_lrs must be evenly spaced in log10")
+        # The width is counted in grid steps: a coarser grid decides by one point (the review).
+        check(bool(np.allclose(spacing, spacing[0])) and spacing[0] <= 0.5 + 1e-9,
+              "net_lrs must be evenly spaced in log10, at most half a decade apart")
         check(set(self.net_optimizers) <= set(NET_OPTIMIZERS)
               and len(set(self.net_optimizers)) == len(self.net_optimizers)
               and {"SGD", "Adam"} <= set(self.net_optimizers),
               f"net_optimizers must be distinct names of {', '.join(NET_OPTIMIZERS)}, SGD and Adam "
               f"among them (the claim compares them); got {self.net_optimizers}")
         check(0 < self.target_loss < CHANCE_LOSS, "target_loss must be in (0, ln 10)")
+        check(self.usable_margin > 0, f"usable_margin must be positive, got {self.usable_margin}")
 
 
 CONFIG = Config()
 PROFILES = {
-    "smoke": {"seeds": 2, "surface_steps": 400, "net_lrs": (1e-4, 1e-2, 1.0),
+    "smoke": {"seeds": 2, "surface_steps": 400, "net_lrs": HALF_DECADES[2:5],
               "net_optimizers": ("SGD", "Adam"), "train.steps": 100, "train.eval_every": 50,
               "width": 10},  # width 10: the hidden kernels share the head's shape (fewer programs)
     "quick": {},
-    "full": {"seeds": 32, "surface_steps": 20000, "width": 256, "depth": 3,
-             "net_lrs": tuple(10.0 ** (k / 2) for k in range(-10, 3)), "eval_examples": 4000,
-             "train.steps": 3000, "train.eval_every": 100},
+    "full": {"seeds": 32, "surface_steps": 20000, "width": 128, "depth": 3, "train_size": 4000,
+             "net_lrs": tuple(10.0 ** (k / 2) for k in range(-10, 3)),
+             "train.steps": 8000, "train.eval_every": 500},
 }
 
 
@@ -212,7 +232,7 @@ def _fixed_lr_index(steps: np.ndarray, grid_size: int) -> np.ndarray:
 def _net_grid(config: Config, splits):
     """Every net optimizer over the LR grid (the grid vmapped), from the same inits and batches."""
     model = MLPConfig(width=config.width, depth=config.depth, activation="relu", init="he_normal")
-    eval_data = {"train": {k: v[: config.eval_examples] for k, v in splits["train"].items()}}
+    eval_data = {"train": splits["train"]}  # the training loss, on every training example
 
     def fit_optimizer(arm, keys, lrs):
         label = arm["net_optimizer"]
@@ -231,7 +251,7 @@ def run(config: Config) -> Results:
     quad = _quadratic_runs(config)
     fixed = _fixed_lr_index(quad["steps"], len(config.adaptive_lrs))
     chosen = np.arange(len(SURFACE_OPTIMIZERS))
-    net = _net_grid(config, data.mnist1d_splits())
+    net = _net_grid(config, data.mnist1d_splits(train_size=config.train_size))
 
     results = Results()
     results.add("steps_to_tol", quad["steps"][chosen, :, fixed], ("optimizer", "orientation", "seed"),
@@ -268,11 +288,27 @@ def _log_rotation_ratio(results: Results, name: str, config: Config) -> stats.In
     return stats.mean_ci(np.log10(np.maximum(steps[1], 1) / np.maximum(steps[0], 1)))
 
 
-def _lr_width(final_loss: np.ndarray, lrs, target: float) -> np.ndarray:
-    """Per seed, decades of the grid reaching the target: count of reaching LRs × spacing."""
+def _usable(final_loss: np.ndarray, margin: float) -> np.ndarray:
+    """(lr, seed) whether a grid LR ends within `margin` nats of that seed's best grid LR.
+
+    The target is relative to each optimizer's own best, so an optimizer that fits further is
+    not penalized for it (nor one that fits less rewarded); a diverged run is never usable.
+    """
+    finite = np.isfinite(final_loss)
+    best = np.min(np.where(finite, final_loss, np.inf), axis=0)
+    return finite & (np.where(finite, final_loss, np.inf) <= best + margin)
+
+
+def _lr_width(final_loss: np.ndarray, lrs, margin: float) -> np.ndarray:
+    """Per seed, decades of the grid that are usable: count of usable LRs × spacing."""
     spacing = float(np.mean(np.diff(np.log10(lrs))))
-    reaching = np.where(np.isfinite(final_loss), final_loss <= target, False)
-    return reaching.sum(axis=0) * spacing
+    return _usable(final_loss, margin).sum(axis=0) * spacing
+
+
+def _late_improvement(curve: np.ndarray) -> float:
+    """How much the mean (seed, eval) curve still fell over the last quarter of the budget."""
+    mean = np.nanmean(curve, axis=0)
+    return float(mean[(3 * (len(mean) - 1)) // 4] - mean[-1])
 
 
 def _best_lr_index(final_loss: np.ndarray) -> int:
@@ -339,30 +375,41 @@ def _(results: Results, config: Config):
 
 
 @claims.rule("adam_robust_to_lr", questions="Q15",
-             rule="MNIST-1D MLP, a 6-decade LR grid: per seed, width = (number of grid LRs whose "
-                  "final training loss ≤ 0.5 ln 10) × grid spacing in decades; the CI of the paired "
-                  "difference width(Adam) − width(SGD) lies above 0",
+             rule="MNIST-1D MLP, an LR grid at most half a decade apart, every optimizer trained to "
+                  "convergence at its best LR: per seed, an LR is usable when its final training "
+                  "loss is finite and within 0.1 ln 10 nats (usable_margin) of that seed's lowest "
+                  "final loss over the grid; width = number of usable LRs × grid spacing in "
+                  "decades; the CI of the paired difference width(Adam) − width(SGD) lies above 0",
              expected=stats.NOT_REPRODUCED,
-             deviation="At this scale Adam's usable LR range is not wider than SGD's. Quick profile "
-                       "(600 steps, decade grid 1e-5..10): width(Adam) − width(SGD) = −0.875 "
-                       "[−1.17, −0.58] decades (seed 0) and −0.75 [−1.14, −0.36] (seed 1); SGD "
-                       "reaches the target at lr 0.1 and 1, Adam only at 0.01. A half-decade grid "
-                       "(8 seeds) gives a tie at 600 steps (both 3 grid points, 1.5 decades: SGD "
-                       "10^-1..10^0, Adam 10^-2.5..10^-1.5) and Adam only half a decade ahead at "
-                       "2400 steps (2.5 vs 2 decades). Both ranges are V-shaped in log lr and slide "
-                       "down as training lengthens; Adam's advantage, if any, is within one grid step")
+             deviation="At a fair setup Adam's usable LR range is as wide as SGD's, not wider. "
+                       "Quick profile (500 examples, width 32, 1200 steps, half-decade grid "
+                       "1e-4..10, usable within 0.23 nats of the seed's own best): width(Adam) − "
+                       "width(SGD) = −0.06 [−0.21, 0.09] decades at seed 0 and at seed 1; SGD is "
+                       "usable at 0.1, 0.32, 1 for every seed (1.5 decades), Adam at 0.0032, 0.01 "
+                       "for every seed and 0.032 for 7 of 8 (1.44 decades). Both best rates have "
+                       "converged (loss ~0.001, falling < 0.0015 nats over the last quarter of the "
+                       "budget) and no grid edge is usable. The earlier +0.3 decades (2400 steps, "
+                       "absolute target ½ ln 10, 4000 examples) counted the LRs reaching a fixed loss "
+                       "within the budget, not the range near each one's own optimum")
 def _(results: Results, config: Config):
-    lrs, target = results.coords["net_lr"], config.target_loss
+    lrs = results.coords["net_lr"]
     final = _final_net_loss(results)
-    widths = {n: _lr_width(final[n], lrs, target) for n in final}
+    widths = {n: _lr_width(final[n], lrs, config.usable_margin) for n in ("SGD", "Adam")}
     width_gain = stats.paired_diff_ci(widths["Adam"], widths["SGD"])
+    usable_share = {n: np.mean(_usable(final[n], config.usable_margin), axis=-1) for n in widths}
+    best = {n: _best_lr_index(final[n]) for n in widths}
     return stats.decide(
-        width_gain.above(0), "width(Adam) − width(SGD), decades of LR reaching the target",
-        width_gain, mean_width_decades={n: float(np.mean(widths[n])) for n in widths},
-        reaching_lrs={n: [lr for lr, f in zip(lrs, np.nanmean(final[n], -1)) if f <= target]
-                      for n in final},
-        grid_edges_reached={n: bool(np.any(np.nanmean(final[n][[0, -1]], -1) <= target))
-                            for n in final})
+        width_gain.above(0), "width(Adam) − width(SGD), decades of usable LR", width_gain,
+        width_decades={n: stats.mean_ci(widths[n], bounds=NON_NEGATIVE) for n in widths},
+        usable_share_of_seeds={n: {f"{lr:.3g}": float(v) for lr, v in zip(lrs, usable_share[n])
+                                   if v > 0} for n in widths},
+        grid_edges_usable={n: bool(np.any(usable_share[n][[0, -1]] > 0)) for n in widths},
+        best_lr={n: lrs[best[n]] for n in widths},
+        # The budget is fair when the best LR's loss no longer falls: far less than the margin.
+        late_improvement_at_best_lr={
+            n: _late_improvement(results.sel("net_loss", net_optimizer=n)[best[n]])
+            for n in widths},
+        margin=config.usable_margin)
 
 
 @claims.rule("all_optimizers_compared", kind=stats.DESCRIPTIVE,
@@ -383,7 +430,9 @@ def _(results: Results, config: Config):
         all(best_final[n].below(target) for n in best_final),
         f"final training loss at the best LR, highest CI ({worst})", best_final[worst],
         best_lr={n: lrs[best[n]] for n in best}, final_loss=best_final,
-        first_step_at_target=first, fastest=min(reached, key=reached.get) if reached else None,
+        # Every optimizer tied at the first evaluation is named: evaluations are coarse.
+        first_step_at_target=first,
+        fastest=[n for n in reached if reached[n] == min(reached.values())] if reached else None,
         target=target)
 
 
@@ -472,39 +521,55 @@ def _speed_figure(results: Results, config: Config):
     return fig
 
 
+def _lr_sensitivity(ax, results: Results, names, lrs, margin: float | None = None) -> None:
+    """Final training loss against LR per optimizer; with `margin`, each one's usable target."""
+    for k, name in enumerate(names):
+        color = plots.PALETTE[results.coords["net_optimizer"].index(name)]
+        final = curves.final(results.sel("net_loss", net_optimizer=name))
+        # Diverged runs are NaN; drawn as missing, never as a low loss.
+        plots.band(ax, lrs, final.T, label=name, color=color, marker="o", log=True)
+        if margin is not None:
+            best = np.min(np.where(np.isfinite(final), final, np.inf), axis=0)
+            # Interleaved dashes: the targets often coincide, and both stay visible.
+            ax.axhline(float(np.mean(best + margin)), color=color, linestyle=(4 * k, (4, 4)),
+                       linewidth=1.2, label=f"{name}: own best + {margin:.2g} nats")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("final training cross-entropy (log)")
+
+
 def _net_figure(results: Results, config: Config):
     lrs = np.asarray(results.coords["net_lr"])
     eval_steps = np.asarray(results.coords["eval_step"])
-    target = config.target_loss
-    fig, axes = plots.figure(ncols=2, width=5.0)
+    names = results.coords["net_optimizer"]
+    fig, axes = plots.figure(ncols=3, width=4.6)
     ax = axes[0, 0]
-    curves_at_best = {}
-    for i, name in enumerate(results.coords["net_optimizer"]):
-        losses_by_lr = results.sel("net_loss", net_optimizer=name)
-        final = curves.final(losses_by_lr)
-        # Diverged runs are NaN; drawn as missing, never as a low loss.
-        plots.band(ax, lrs, final.T, label=name, color=plots.PALETTE[i], marker="o")
-        curves_at_best[name] = (losses_by_lr[_best_lr_index(final)], lrs[_best_lr_index(final)])
-    ax.axhline(target, color="grey", linestyle=":", linewidth=1, label="target ½ ln 10")
-    ax.axhline(CHANCE_LOSS, color="grey", linestyle="--", linewidth=1, label="chance ln 10")
-    ax.set_xscale("log")
-    ax.set_ylim(0, 2 * CHANCE_LOSS)
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("final training cross-entropy")
-    ax.set_title("learning-rate sensitivity (MNIST-1D MLP)")
-    ax.legend(ncol=2)
+    _lr_sensitivity(ax, results, ("SGD", "Adam"), lrs, config.usable_margin)
+    ax.set_title("SGD vs Adam: usable where below its own target")
+    plots.legend_outside(ax)
     ax = axes[0, 1]
-    for i, (name, (curve, lr)) in enumerate(curves_at_best.items()):
-        plots.band(ax, eval_steps, curve, label=f"{name} (lr {lr:g})", color=plots.PALETTE[i])
-    ax.axhline(target, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("training cross-entropy")
-    ax.set_title("each optimizer at its best grid LR")
-    ax.legend()
+    _lr_sensitivity(ax, results, names, lrs)
+    ax.axhline(CHANCE_LOSS, color="grey", linestyle=":", linewidth=1, label="chance ln 10")
+    ax.set_title("every optimizer over the grid")
+    plots.legend_outside(ax)
+    ax = axes[0, 2]
     final = _final_net_loss(results)
-    widths = {n: float(np.mean(_lr_width(final[n], lrs, target))) for n in ("Adam", "SGD")}
-    plots.title(fig, f"MNIST-1D MLP: the LR range reaching the target spans {widths['Adam']:.2g} "
-                     f"decade(s) for Adam, {widths['SGD']:.2g} for SGD (mean over seeds)")
+    for i, name in enumerate(names):
+        best = _best_lr_index(final[name])
+        plots.band(ax, np.maximum(eval_steps, 1), results.sel("net_loss", net_optimizer=name)[best],
+                   label=f"{name} (lr {lrs[best]:.2g})", color=plots.PALETTE[i], log=True)
+    ax.axhline(config.target_loss, color="grey", linestyle=":", linewidth=1, label="½ ln 10")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizer step (start drawn at 1)")
+    ax.set_ylabel("training cross-entropy (log)")
+    ax.set_title("each optimizer at its best grid LR")
+    plots.legend_outside(ax)
+    widths = {n: float(np.mean(_lr_width(final[n], lrs, config.usable_margin)))
+              for n in ("Adam", "SGD")}
+    plots.title(fig, f"MNIST-1D MLP: the usable LR range spans {widths['Adam']:.2g} decades for "
+                     f"Adam, {widths['SGD']:.2g} for SGD (mean over seeds)")
     return fig
 
 

@@ -1,4 +1,4 @@
-"""Overfitting: an unregularized MLP memorizes even random labels; its gap grows with width and shrinks with data.
+"""Overfitting: an unregularized MLP memorizes even random labels; its gap peaks where it first fits, and shrinks with data.
 
 Q&A: Q52, Q53. Setup: one-hidden-layer ReLU MLPs (He init, no weight decay, no dropout) on
 random subsets of MNIST-1D drawn per seed, trained with Adam (Greydanus 2020's lr 1e-2).
@@ -6,7 +6,8 @@ Three parts, each one compiled program per network shape with the seeds vmapped:
   1. memorization: a `train_size` subset with its true labels and the same subset with labels
      drawn uniformly at random (Zhang et al. 2017), full-batch, both label sets trained by one
      compiled program; accuracy on the (true-labelled) test set;
-  2. capacity: the true-labelled subset, one fit per width of `widths`;
+  2. capacity: the true-labelled subset, one fit per width of `widths` (dense around the
+     width at which the net first fits its training set);
   3. data: subsets of every size in `sizes` at a fixed width, all in one program: a subset of
      n examples is repeated to the largest size (n divides it), so uniform minibatches of the
      repeated set are uniform minibatches of the subset and every run has the same shape.
@@ -18,21 +19,33 @@ Three parts, each one compiled program per network shape with the seeds vmapped:
      after fitting (0.284-0.286 at n = 250 from 400 to 4800 steps).
 The gap is train accuracy minus test accuracy at the last step (evaluation mode).
 
+Re-decided (issue 9): `gap_grows_with_capacity` was judged at widths 4/16/64/256 (600
+steps) by its endpoints plus "no step back larger than 0.02", and came out `not reproduced`
+(a recorded deviation). Now: nine widths, five of them (4-16) around the interpolation
+threshold, 1500 steps (width 8 was at train accuracy 0.82 after 600 steps), and the gap is
+judged over the whole width range by `stats.trend_verdict`; `gap_shrinks_with_data` is judged
+the same way (direction -1) instead of its endpoints-plus-slack rule.
+
 Command:  python -m experiments.overfitting --profile quick
 Expected: random labels are fitted to 100 % train accuracy while test accuracy stays at
 chance (10 %) (Zhang et al. 2017; they needed 1.5-3.5x more steps with SGD; with Adam at
-lr 1e-2 here both fit in ~25 full-batch steps, random labels ~1.1-1.2x slower); the gap
-falls steadily as the training set grows (measured, seed 0: 0.76/0.72/0.66/0.57 at
-n = 125/250/500/1000, all at 100 % train accuracy). Measured deviation: the gap rises from the
-narrowest net (width 4, which cannot fit its training set) to width 16, where every net
-memorizes, and then falls 3-5 points as width grows further (test accuracy improves at
-100 % train accuracy), so "the gap rises with width" holds only below the memorization
-threshold and `gap_grows_with_capacity` is `not reproduced` as a monotone statement.
+lr 1e-2 here both fit in ~25 full-batch steps, random labels ~1.2x slower). The gap against
+width is an inverted U, `nuanced` as the ledger expects: it rises while the net cannot fit its
+256 examples (train accuracy 0.60/0.79/0.92/0.99 at widths 4/6/8/11, seed 0) to a peak at
+width 16 (seed 0) or 11 (seed 1; gap 0.758 vs 0.753 at 16), where the net first fits (every
+seed from width 16), then falls as test accuracy improves at 100 % train accuracy (0.24 ->
+0.29-0.30 from width 16 to 256; Neyshabur et al. 2015, Nakkiran et al. 2019). Measured
+(quick; seed 0 / seed 1): rise to the peak 0.407 [0.378, 0.435] / 0.385 [0.350, 0.420], fall
+after it 0.054 [0.041, 0.067] / 0.043 [0.029, 0.057] (mean gap, seed 0:
+0.35/0.54/0.67/0.76/0.76/0.74/0.74/0.72/0.70 at widths 4/6/8/11/16/23/32/64/256). The gap
+falls steadily as the training set grows (seed 0: 0.76/0.72/0.66/0.57 at n = 125/250/500/1000,
+all at 100 % train accuracy; fall 0.189 [0.173, 0.205] / 0.194 [0.184, 0.205]): `reproduced`.
 Sizes stop at 1000 in the quick profile because fitting n = 2000-4000 at width 64 costs
 2400 to more than 4800 steps (4000 examples reached only 0.89 train accuracy after 4800);
 the full profile goes to 4000 with longer training.
-Runtime: smoke ~5 s; quick ~14 s of user CPU time on 2 cores (8 seeds; 12 s wall);
-full (32 seeds, larger subsets and widths, longer training) is sized for one GPU.
+Runtime: smoke ~5 s; quick ~70 s of CPU time (user + sys; 8 seeds; ~5 min of wall time on 2
+cores shared with several other jobs); full (32 seeds, 1000 examples, eleven widths 4-2048,
+larger subsets, longer training) is sized for one GPU, not run.
 """
 
 from __future__ import annotations
@@ -53,7 +66,6 @@ CHANCE = 1 / data.MNIST1D_CLASSES
 LABELS = ("true labels", "random labels")
 SUBSET_STREAM, LABEL_STREAM = 2, 3  # per-seed draws, apart from the init (0) and batches (1)
 MEMORIZED = 0.99  # train accuracy that counts as fitted
-SLACK = 0.02  # a trend may step back by this much (accuracy points / 100) and still hold
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,15 +75,19 @@ class Config(BaseConfig):
     train_size: int = 256  # examples in each seed's subset of the memorization and capacity parts
     model: MLPConfig = MLPConfig(  # the net; its width is the memorization part's only
         width=256, depth=1, activation="relu", init="he_normal")
-    widths: tuple[int, ...] = (4, 16, 64, 256)  # hidden widths of the capacity part (units)
+    # Dense around the interpolation threshold: every seed fits its 256 examples from width
+    # 11-16 on (parameters 51·width + 10 ≈ 570-830, about 2-3 per example).
+    widths: tuple[int, ...] = (4, 6, 8, 11, 16, 23, 32, 64, 256)  # capacity part's hidden widths (units)
     sizes: tuple[int, ...] = (125, 250, 500, 1000)  # data part's training-set sizes (examples)
     size_width: int = 64  # hidden width of the data part's nets (units)
     # Full batch, so the loss's own per-step accuracy is the exact train accuracy at every step.
     # Test accuracy every 10 steps resolves the ~25-step fit.
     memorize: TrainConfig = TrainConfig(  # memorization part's training (full batch)
         optimizer="adam", lr=1e-2, steps=200, batch_size=0, eval_every=10)
+    # 1500 steps: the nets just below the threshold fit slowly (width 8: train accuracy 0.82
+    # at 600 steps, 0.93 at 1600, 0.94 at 2000), so a short budget would move the gap's peak.
     train: TrainConfig = TrainConfig(  # capacity part's training
-        optimizer="adam", lr=1e-2, steps=600, batch_size=128, eval_every=100)
+        optimizer="adam", lr=1e-2, steps=1500, batch_size=128, eval_every=250)
     # The data part trains until every size has fitted its training set (train accuracy >=
     # MEMORIZED), so the gap compares fitted nets: a budget that leaves the large sets
     # under-fitted would shrink their gap by under-fitting, not by generalizing.
@@ -106,7 +122,8 @@ PROFILES = {
               "train.steps": 20, "train.eval_every": 10, "train.batch_size": 0,
               "sizes_train.steps": 50, "sizes_train.eval_every": 50},
     "quick": {},
-    "full": {"seeds": 32, "train_size": 1000, "model.width": 512, "widths": (8, 32, 128, 512, 2048),
+    "full": {"seeds": 32, "train_size": 1000, "model.width": 512,
+             "widths": (4, 8, 12, 16, 24, 32, 48, 64, 128, 512, 2048),
              "size_width": 256, "sizes": (125, 250, 500, 1000, 2000, 4000),
              "memorize.steps": 3000, "memorize.eval_every": 50,
              "train.steps": 8000, "train.eval_every": 500,
@@ -178,11 +195,6 @@ def _final_gap(results: Results, part: str) -> np.ndarray:
     return curves.final_gap(results[f"{part}_train_accuracy"], results[f"{part}_test_accuracy"])
 
 
-def _trend_holds(means: np.ndarray, direction: int) -> bool:
-    """Means move in `direction` (+1 rising, -1 falling) without a step back larger than SLACK."""
-    return bool(np.all(direction * np.diff(means) >= -SLACK))
-
-
 claims = ClaimBook("overfitting", questions="Q52, Q53")
 
 
@@ -209,56 +221,64 @@ def _(results: Results, config: Config):
         slowdown_random_over_true=stats.mean_ci(fit_steps[random] / fit_steps[0], bounds=(0, np.inf)))
 
 
+def _trend_details(trend: stats.Trend, values: list, name: str) -> dict:
+    """The trend's turn and its two paired changes, named for the details."""
+    return {f"turn_{name}": values[trend.turn], "change_to_turn": trend.towards,
+            "change_back_after_turn": trend.back}
+
+
+def _first_fitted(train_acc: np.ndarray, values: list):
+    """The first value whose every seed has fitted its training set (None if none has)."""
+    fitted = np.all(train_acc >= MEMORIZED, axis=1)
+    return values[int(np.argmax(fitted))] if fitted.any() else None
+
+
 @claims.rule("gap_grows_with_capacity", literature=stats.NUANCED,
-             rule="gap = final train - test accuracy: the paired CI of gap(widest) - "
-                  "gap(narrowest) lies above 0.05, and the mean gap never falls by more than "
-                  "0.02 from one width to the next",
-             expected=stats.NOT_REPRODUCED,
-             deviation="the gap rises only up to the width where the net first memorizes its 256 "
-                       "examples, then falls as test accuracy keeps improving with width at 100 % "
-                       "train accuracy (the overparameterized regime: Neyshabur et al. 2015, "
-                       "Nakkiran et al. 2019). Mean gap at widths 4/16/64/256: seed 0 "
-                       "0.296/0.752/0.719/0.703, seed 1 0.287/0.752/0.727/0.715 (test accuracy "
-                       "0.25 -> 0.28-0.30 from width 16 to 256); the 1000-step run gave "
-                       "0.324/0.757/0.718/0.704. Widest minus narrowest is large (seed 0: 0.41 "
-                       "[0.38, 0.44]), so only the monotone part fails: capacity opens the gap, "
-                       "more capacity past memorization does not widen it. The size of the fall is "
-                       "setup-dependent: with train_size=1000 and widths 4-1024 (seed 0) the gap "
-                       "was 0.083/0.270/0.566/0.552/0.549, peak minus widest 0.017 [0.007, 0.028], "
-                       "within the rule's 0.02 slack, so that setup (and plausibly the full "
-                       "profile) decides `reproduced`")
+             rule="gap = final train - test accuracy per seed, judged over the whole width range "
+                  "by stats.trend_verdict (direction +1): reproduced if it rises from the "
+                  "narrowest width to its peak (paired CI above 0) and does not fall "
+                  "significantly after; nuanced if it rises and then falls significantly (an "
+                  "inverted U); not reproduced if it never rises")
 def _(results: Results, config: Config):
-    widths = config.widths
+    widths = list(config.widths)
     gap = _final_gap(results, "width")
-    means = np.nanmean(gap, axis=1)
-    widest = stats.paired_diff_ci(gap[-1], gap[0])
-    peak = int(np.nanargmax(means))
-    return stats.decide(
-        widest.above(0.05) and _trend_holds(means, +1),
-        f"gap(width {widths[-1]}) - gap(width {widths[0]})", widest,
-        mean_gap_by_width=dict(zip(widths, means)), peak_width=widths[peak],
-        gap_peak_minus_widest=stats.paired_diff_ci(gap[peak], gap[-1]),
-        train_accuracy_by_width=dict(zip(widths, curves.final(results["width_train_accuracy"]).mean(1))),
+    trend = stats.trend_verdict(gap.T, direction=+1)
+    final_train = curves.final(results["width_train_accuracy"])
+    return stats.outcome(
+        trend.verdict, f"gap(width {widths[trend.turn]}, the peak) - gap(width {widths[0]})",
+        trend.towards, **_trend_details(trend, widths, "width"),
+        first_width_fitting_every_seed=_first_fitted(final_train, widths),
+        mean_gap_by_width=dict(zip(widths, np.nanmean(gap, axis=1))),
+        train_accuracy_by_width=dict(zip(widths, final_train.mean(1))),
         test_accuracy_by_width=dict(zip(widths, curves.final(results["width_test_accuracy"]).mean(1))))
 
 
 @claims.rule("gap_shrinks_with_data",
-             rule="the paired CI of gap(smallest training set) - gap(largest) lies above 0.05, "
-                  "and the mean gap never rises by more than 0.02 from one size to the next")
+             rule="gap = final train - test accuracy per seed, judged over the whole range of "
+                  "training-set sizes by stats.trend_verdict (direction -1): reproduced if it "
+                  "falls from the smallest size to its lowest (paired CI above 0) and does not "
+                  "rise significantly after; nuanced if it falls and then rises significantly; "
+                  "not reproduced if it never falls")
 def _(results: Results, config: Config):
-    sizes = config.sizes
+    sizes = list(config.sizes)
     gap = _final_gap(results, "size")
-    means = np.nanmean(gap, axis=1)
-    smallest = stats.paired_diff_ci(gap[0], gap[-1])
+    trend = stats.trend_verdict(gap.T, direction=-1)
     final_train = curves.final(results["size_train_accuracy"])
-    return stats.decide(
-        smallest.above(0.05) and _trend_holds(means, -1),
-        f"gap(n = {sizes[0]}) - gap(n = {sizes[-1]})", smallest,
-        mean_gap_by_size=dict(zip(sizes, means)),
+    return stats.outcome(
+        trend.verdict, f"gap(n = {sizes[0]}) - gap(n = {sizes[trend.turn]}, the lowest)",
+        trend.towards, **_trend_details(trend, sizes, "size"),
+        mean_gap_by_size=dict(zip(sizes, np.nanmean(gap, axis=1))),
         train_accuracy_by_size=dict(zip(sizes, final_train.mean(1))),
         lowest_train_accuracy_any_size_and_seed=np.nanmin(final_train),
         every_size_fitted=bool(np.all(final_train >= MEMORIZED)),
         test_accuracy_by_size=dict(zip(sizes, curves.final(results["size_test_accuracy"]).mean(1))))
+
+
+_SHAPE_WORDS = {  # the figure's words for each trend verdict, by the direction judged
+    +1: {stats.REPRODUCED: "rises", stats.NUANCED: "rises then falls",
+         stats.NOT_REPRODUCED: "does not rise"},
+    -1: {stats.REPRODUCED: "shrinks", stats.NUANCED: "shrinks then grows",
+         stats.NOT_REPRODUCED: "does not shrink"}}
 
 
 def _train_test_bands(ax, x, train_acc, test_acc, color, label):
@@ -294,13 +314,19 @@ def plot(results: Results, config: Config) -> dict:
         ax.set_xlabel(xlabel)
         ax.set_ylabel("final accuracy / gap")
         ax.set_ylim(0, 1.02)
-    axes[0, 0].set_title("capacity: gap peaks where the net first memorizes")
-    axes[0, 1].set_title("more data (every size fitted): smaller gap")
+    width_gap, size_gap = _final_gap(results, "width"), _final_gap(results, "size")
+    peak_width = config.widths[int(np.nanargmax(np.nanmean(width_gap, axis=1)))]
+    fitted = _first_fitted(curves.final(results["width_train_accuracy"]), list(config.widths))
+    axes[0, 0].set_title(f"capacity: gap peaks at width {peak_width} "
+                         f"(every seed fits from width {fitted})", fontsize=10)
+    axes[0, 1].set_title("training-set size (fitted at every size)", fontsize=10)
     # One legend for both panels, below them: inside, it sat on the train-accuracy line at 1.
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3)
-    plots.title(fig, "The train–test gap jumps once the net can memorize, then eases with width; "
-                     "it shrinks with training-set size")
+    width_trend = stats.trend_verdict(width_gap.T, +1).verdict
+    size_trend = stats.trend_verdict(size_gap.T, -1).verdict
+    plots.title(fig, f"The train–test gap {_SHAPE_WORDS[+1][width_trend]} with width, and "
+                     f"{_SHAPE_WORDS[-1][size_trend]} with training-set size")
     figures["gap"] = fig
     return figures
 

@@ -69,3 +69,21 @@ def test_the_prominence_comes_from_the_config():
     import dataclasses
     lenient = dataclasses.replace(CONFIG, minimum_prominence=0.5)
     assert loss_landscape.claims.verdicts(_landscape(), lenient)["skips_smooth_landscape"] == NOT_REPRODUCED
+
+
+def test_only_the_generalization_claim_is_post_hoc():
+    # The ledger lists skips_smooth_landscape; plain_generalizes_worse was added by the module.
+    post_hoc = {claim.id.split(".")[1]: claim.post_hoc for claim in loss_landscape.claims}
+    assert post_hoc == {"skips_smooth_landscape": False, "plain_generalizes_worse": True}
+
+
+def test_every_seed_trains_on_its_own_subset_and_probes_a_piece_of_it():
+    import dataclasses
+    config = dataclasses.replace(CONFIG, seeds=3, train_size=50, landscape_examples=20)
+    subsets, batch, test = loss_landscape._training_sets(config)
+    x = np.asarray(subsets["x"])
+    assert x.shape[:2] == (3, 50) and np.asarray(test["x"]).shape[0] == 3
+    assert not np.array_equal(x[0], x[1])  # drawn per seed, not the first 50 examples for all
+    np.testing.assert_array_equal(batch["x"], x[:, :20])
+    again, _, _ = loss_landscape._training_sets(config)
+    np.testing.assert_array_equal(np.asarray(again["x"]), x)  # the same seed, the same subset

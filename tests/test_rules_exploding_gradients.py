@@ -4,21 +4,24 @@ import numpy as np
 import pytest
 
 from experiments import exploding_gradients as eg
+from phenomena.config import ConfigError
 from phenomena.results import Results
+from phenomena.runner import resolve_config
 from phenomena.stats import NOT_REPRODUCED, REPRODUCED
 
 SEEDS, DEPTH, TIME = 4, 6, 8
 CONFIG = eg.Config(depth=DEPTH, rnn_steps=TIME)
-LABELS = [v.label for v in eg.variants(CONFIG)]
-
-
+VARIANTS = [eg.unclipped(i) for i in eg.inits(CONFIG)]
+CLIPS = [1.0, 10.0]
 ZERO_PREDICTOR = 0.5
+CLIP_STEPS = [0, 1000, 2000, 3000, 4000]
 
 
-def _results(growth=1.2, control_growth=1.0, unclipped_finite=0, clipped_final=1e-3,
-             proper_final=1e-3) -> Results:
+def _results(growth=1.2, control_growth=1.0, unclipped_finite=0, proper_final=1e-3,
+             clip_curve=(1000.0, 0.3, 0.01, 1e-3, 1e-4)) -> Results:
     """Gradient profiles growing by `growth` per layer/step (the g = 1 control by
-    `control_growth`); losses start at 1 (1000 for g); `clipped_final` is clip 1's final loss."""
+    `control_growth`); unclipped losses start at 1 (1000 for g = 1.2); `clip_curve` is clip 1's
+    loss at `CLIP_STEPS` (its target is 1 % of the zero predictor's 0.5, i.e. 0.005)."""
     wobble = np.array([1.0, 1.1, 0.9, 1.05])[:, None]
     layers_to_output = DEPTH - np.arange(1, DEPTH + 1)
     steps_back = TIME - np.arange(1, TIME + 1)
@@ -29,25 +32,29 @@ def _results(growth=1.2, control_growth=1.0, unclipped_finite=0, clipped_final=1
     layer_norms = np.stack([wobble * growth ** layers_to_output, control, flat_layers])
     flat_time = np.ones((SEEDS, TIME)) * wobble
     time_norms = np.stack([wobble * growth ** steps_back, flat_time, flat_time * 0.5 ** steps_back])
-    finals = {"g = 1.2, no clip": np.nan, "g = 1.2, clip 1": clipped_final,
-              "g = 1, no clip": proper_final, "orthogonal, no clip": proper_final}
-    loss = np.empty((len(LABELS), SEEDS, 2))
-    diverged = np.full((len(LABELS), SEEDS), -1)
-    for i, label in enumerate(LABELS):
-        loss[i, :, 0] = 1000.0 if label.startswith("g = 1.2") else 1.0
-        loss[i, :, 1] = finals.get(label, 0.1)
-    unclipped = LABELS.index("g = 1.2, no clip")
-    diverged[unclipped] = 2
-    diverged[unclipped, :unclipped_finite] = -1
-    loss[unclipped, :unclipped_finite, 1] = 0.5
+
+    loss = np.empty((len(VARIANTS), SEEDS, 2))
+    loss[:, :, 0] = [[1000.0], [1.0], [1.0]]
+    loss[:, :, 1] = [[np.nan], [proper_final], [proper_final]]
+    diverged = np.full((len(VARIANTS), SEEDS), -1)
+    diverged[0] = 2
+    diverged[0, :unclipped_finite] = -1
+    loss[0, :unclipped_finite, 1] = 0.5
+
+    clip_loss = np.empty((len(CLIPS), SEEDS, len(CLIP_STEPS)))
+    clip_loss[0] = clip_curve
+    clip_loss[1] = [1000.0, 1e-6, 1e-8, 1e-9, 1e-9]
     results = Results(meta={"zero_predictor_loss": ZERO_PREDICTOR})
     results.add("layer_grad_norm", layer_norms, ("init", "seed", "layer"),
                 init=["g = 1.2", "g = 1", "orthogonal"], layer=list(range(1, DEPTH + 1)))
     results.add("input_grad_norm", time_norms, ("rnn", "seed", "time"),
                 rnn=["linear, radius 1.2", "linear, radius 1", "tanh, radius 1.2"],
                 time=list(range(1, TIME + 1)))
-    results.add("train_loss", loss, ("variant", "seed", "step"), variant=LABELS, step=[0, 1000])
+    results.add("train_loss", loss, ("variant", "seed", "step"), variant=VARIANTS, step=[0, 1000])
     results.add("diverged_at", diverged, ("variant", "seed"))
+    results.add("clip_loss", clip_loss, ("clip", "seed", "clip_step"), clip=CLIPS,
+                clip_step=CLIP_STEPS)
+    results.add("clip_diverged_at", np.full((len(CLIPS), SEEDS), -1), ("clip", "seed"))
     return results
 
 
@@ -55,19 +62,20 @@ def _verdicts(results: Results) -> dict[str, str]:
     return eg.claims.verdicts(results, CONFIG)
 
 
+def _decided(results: Results) -> dict:
+    return {v.claim.id.split(".")[1]: v for v in eg.claims.decide(results, CONFIG)}
+
+
 def test_the_textbook_picture_reproduces_every_claim():
     assert set(_verdicts(_results()).values()) == {REPRODUCED}
 
 
 def test_slopes_are_read_per_layer_from_the_output():
-    decided = {v.claim.id: v for v in eg.claims.decide(_results(), CONFIG)}
-    explodes = decided["exploding_gradients.large_init_explodes"]
+    decided = _decided(_results())
+    explodes = decided["large_init_explodes"]
     assert explodes.interval.mean == pytest.approx(np.log10(1.2))
     assert explodes.details["rnn_slope_per_step"].mean == pytest.approx(np.log10(1.2))
     assert explodes.details["other_slopes"]["tanh, radius 1.2"].mean == pytest.approx(np.log10(0.5))
-    clipping = decided["exploding_gradients.clipping_stabilizes"]
-    assert clipping.interval.mean == pytest.approx(np.log10(1e-3 / ZERO_PREDICTOR))
-    assert clipping.details["final_over_initial"].low >= 0
 
 
 def test_flat_gradient_profiles_do_not_explode():
@@ -87,22 +95,42 @@ def test_one_finite_unclipped_seed_in_four_is_below_ninety_percent():
     assert _verdicts(_results(unclipped_finite=1))["unclipped_diverges"] == NOT_REPRODUCED
 
 
-def test_clipping_must_bring_every_seed_below_one_percent_of_the_zero_predictor():
-    assert _verdicts(_results(clipped_final=0.02 * ZERO_PREDICTOR))["clipping_stabilizes"] == NOT_REPRODUCED
+def test_clipping_is_decided_on_interpolated_steps_to_the_target():
+    # The target 0.005 lies halfway (in loss) between 0.01 at step 2000 and 1e-3 at 3000.
+    clipping = _decided(_results())["clipping_stabilizes"]
+    assert clipping.verdict == REPRODUCED
+    assert clipping.interval.mean == pytest.approx(2000 + 1000 * 0.005 / 0.009)
+    assert clipping.details["by_clip"]["10"]["steps_to_target"].mean < 1000
+
+
+def test_a_seed_that_never_reaches_the_target_is_censored_and_fails_clipping():
+    results = _results()
+    results.arrays["clip_loss"][0, 0] = [1000.0, 0.3, 0.2, 0.1, 0.05]
+    clipping = _decided(results)["clipping_stabilizes"]
+    assert clipping.verdict == NOT_REPRODUCED
+    assert clipping.details["reached"].mean == pytest.approx(0.75)
+    # The censored seed counts at the budget, not dropped.
+    assert clipping.interval.n == SEEDS and clipping.interval.high <= CLIP_STEPS[-1]
 
 
 def test_one_percent_of_the_huge_initial_loss_is_not_enough():
-    # final/initial = 0.4/1000 = 4e-4 < 1 %, but 0.4 is most of the zero-predictor loss 0.5
-    assert _verdicts(_results(clipped_final=0.4))["clipping_stabilizes"] == NOT_REPRODUCED
+    # 0.4 < 1 % of the initial 1000, but most of the zero-predictor loss 0.5: not learned.
+    assert _verdicts(_results(clip_curve=(1000.0, 0.45, 0.42, 0.41, 0.4)))["clipping_stabilizes"] \
+        == NOT_REPRODUCED
+
+
+def test_a_diverged_clipped_seed_fails_clipping():
+    results = _results()
+    results.arrays["clip_diverged_at"][0, 0] = 7
+    results.arrays["clip_loss"][0, 0, 1:] = np.nan
+    assert _verdicts(results)["clipping_stabilizes"] == NOT_REPRODUCED
 
 
 def test_a_proper_init_ending_above_its_initial_loss_counts_as_exploding():
     assert _verdicts(_results(proper_final=2.0))["proper_init_avoids"] == NOT_REPRODUCED
 
 
-def test_a_diverged_clipped_seed_fails_clipping():
-    results = _results()
-    clip1 = LABELS.index("g = 1.2, clip 1")
-    results.arrays["diverged_at"][clip1, 0] = 7
-    results.arrays["train_loss"][clip1, 0, 1] = np.nan
-    assert _verdicts(results)["clipping_stabilizes"] == NOT_REPRODUCED
+def test_clip_steps_must_be_a_multiple_of_their_evaluation_interval():
+    with pytest.raises(ConfigError, match="clip_steps"):
+        resolve_config(eg, "quick", overrides={"clip_steps": "1100", "clip_eval_every": "250"})
+    assert resolve_config(eg, "quick", overrides={"clip_steps": "2000"}).clip_steps == 2000

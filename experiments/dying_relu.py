@@ -30,6 +30,7 @@ Re-decided (issue 9; old setup -> new setup, verdict at quick seeds 0 and 1):
   inputs: evidence, not a test). Not reproduced (deviation): ReLU's recovered share is 0.308
   [0.285, 0.331] and 0.308 [0.292, 0.325], far above 0.1; Leaky ReLU's 0.433 [0.412, 0.457] and
   0.439 [0.416, 0.462], PReLU's 0.435 [0.422, 0.449] and 0.466 [0.433, 0.499], below 0.5.
+  At 4000 steps (seed 0) Leaky ReLU and PReLU clear 0.5 (0.54, 0.64), ReLU stays at 0.35.
 - dead_units_cost_accuracy: "ReLU drops > 5 points, Leaky/PReLU < 5" between kill 0 and 0.9
   counted the shift's own cost against Leaky/PReLU; now ReLU's drop minus Leaky ReLU's under
   the same shift (paired by seed) must rise over the kill fractions 0-0.9 (trend_verdict).
@@ -322,7 +323,9 @@ def _(results: Results, config: Config):
                        "0.325] at seed 1; layer 3 more than layer 2). Leaky ReLU and PReLU units "
                        "all become active again, but most stay far below the normal rate: 43-47 % "
                        "recover (Leaky ReLU 0.433 [0.412, 0.457] and 0.439 [0.416, 0.462]). "
-                       "STEPS4000")
+                       "At 4000 steps (seed 0) Leaky ReLU and PReLU recover more (0.539 [0.519, "
+                       "0.560], 0.637 [0.602, 0.667]) and ReLU too (0.354 [0.331, 0.378]): the "
+                       "ReLU half of the claim fails at both budgets.")
 def _(results: Results, config: Config):
     recovered = {a: _recovered(results, config, a) for a in results.coords["activation"]}
     others = [recovered[a].above(0.5) for a in ("Leaky ReLU", "PReLU")]

@@ -447,8 +447,8 @@ def _plot_bias_shift(results: Results, config: Config):
     ax.set_ylabel("excess accuracy drop (points)")
     ax.set_title("ReLU's drop beyond a matched control's")
     plots.legend_outside(ax)
-    plots.title(fig, "Killed units of every activation only partly recover (ReLU's least, and "
-                     "never in layer 1); ReLU's dead units cost accuracy beyond the shift's own cost")
+    plots.title(fig, "Killed units only partly recover (ReLU's least, none in layer 1);\n"
+                     "ReLU's dead units cost accuracy beyond what the same shift costs Leaky ReLU")
     return fig
 
 

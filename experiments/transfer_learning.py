@@ -43,10 +43,10 @@ fine-tuned peak minus 300/class gain 14.62 [11.53, 17.72] (seed 0), 12.93 [10.32
 (seed 1); frozen 34.18 [31.38, 36.98] and 36.22 [33.53, 38.91]. With data the frozen features
 fall far behind (67 % vs 92 % at 300/class), and LP-FT ends below scratch (88 vs 92 %), its
 chosen rate at the top of its grid.
-Runtime: smoke ~10 s of CPU after compiling; quick ~115 s of user CPU time on 2 shared cores
-(20 seeds; ~6 programs of training, the rest small; more than the ~90 s aimed at, measured
-while the machine ran ~10 other jobs); full: 64 seeds, 6 sizes, a 25-channel CNN, 4000 source
-steps, 4-rate grids; not yet run (minutes on one GPU).
+Runtime: smoke ~10 s of CPU after compiling; quick ~61 s of CPU time (57 s user + 5 s sys;
+~7 min wall on 2 cores shared with other jobs; 120 s of CPU when ~10 jobs shared them), 20
+seeds; full: 64 seeds, 6 sizes, a 25-channel CNN, 4000 source steps, 4-rate grids; not yet
+run (minutes on one GPU).
 """
 
 from __future__ import annotations

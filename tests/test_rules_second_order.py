@@ -24,6 +24,9 @@ def _results(newton=4.0, gd=100.0, newton_power=2.0, gd_power=1.0, quad_newton_p
     results = Results()
     results.add("iterations", iterations, ("problem", "p", "method", "seed"),
                 problem=list(so.PROBLEMS), p=DIMS, method=list(so.METHODS))
+    conditions = np.broadcast_to(np.array([3.0, 2.0])[None, None, :, None], (2, len(DIMS), 2, seeds))
+    results.add("condition_number", conditions, ("problem", "p", "condition", "seed"),
+                condition=list(so.CONDITIONS))
     results.add("flops_per_iteration", flops, ("problem", "p", "method"))
     results.add("seconds_per_iteration", flops * 1e-9, ("problem", "p", "method"))
     return results
@@ -69,3 +72,13 @@ def test_cost_slopes_are_the_points_of_the_statistic():
                                     {"quad_newton_power": 2.5}])
 def test_cost_slopes_below_the_rule_fail(kwargs):
     assert _verdicts(_results(**kwargs))["newton_costly_per_iteration"] == stats.NOT_REPRODUCED
+
+
+def test_the_iteration_claim_reports_condition_numbers_and_tolerance():
+    few = {v.claim.id: v for v in so.claims.decide(_results(), CONFIG)}["second_order.newton_few_iterations"]
+    assert few.details["median_condition_number"]["quadratic, p=100"] == {
+        "Hessian at the optimum": 3.0, "seen by GD's step": 2.0}
+    assert few.details["tolerance"] == CONFIG.tolerance
+    claim = {c.id: c for c in so.claims}["second_order.newton_few_iterations"]
+    assert (claim.literature, claim.expected) == (stats.REPRODUCED, stats.NOT_REPRODUCED)
+    assert "κ" in claim.deviation and "tolerance" in claim.deviation

@@ -6,7 +6,7 @@ import pytest
 from experiments import convexity
 from phenomena.results import Results
 from phenomena.runner import resolve_config
-from phenomena.stats import NOT_REPRODUCED, REPRODUCED
+from phenomena.stats import NOT_REPRODUCED, NUANCED, REPRODUCED
 
 SEEDS = 8
 PAIRS = SEEDS // 2
@@ -14,6 +14,7 @@ ALPHAS = np.linspace(-0.2, 1.2, 29)
 STEPS = [0, 50, 100, 150, 1000]  # the quick profile's first 10 %: steps 0, 50 and 100
 RNG = np.random.default_rng(0)
 CONFIG = resolve_config(convexity, "quick")
+WIDTHS = list(CONFIG.barrier_widths)  # 8, 32, 128
 
 
 def _noise(shape, scale):
@@ -21,7 +22,8 @@ def _noise(shape, scale):
 
 
 def _made_up(logistic_distance=3e-6, mlp_distance=1.4, mlp_losses=0.004, mlp_barrier=4.0,
-             logistic_barrier=0.0, init_bump=0.0, early_lambda_min=-0.05):
+             logistic_barrier=0.0, init_bump=0.0, early_lambda_min=-0.05,
+             matched_share=(0.6, 0.3, 0.1)):
     """Textbook lines, distances and eigenvalues; keyword arguments break one claim at a time."""
     downhill = 2.3 - 2.3 * np.clip(ALPHAS, 0, 1) + init_bump * np.exp(-((ALPHAS - 0.5) / 0.05) ** 2)
     hill = 0.01 + mlp_barrier * np.sin(np.pi * np.clip(ALPHAS, 0, 1)) ** 2
@@ -32,6 +34,13 @@ def _made_up(logistic_distance=3e-6, mlp_distance=1.4, mlp_losses=0.004, mlp_bar
     results.add("line_between_solutions",
                 np.stack([np.tile(flat, (PAIRS, 1)), np.tile(hill, (PAIRS, 1)) + _noise((PAIRS, 1), 0.1)]),
                 ("model", "pair", "alpha"))
+    # Per width: the pair line as trained, and weight-matched with `matched_share` of its barrier.
+    shares = np.asarray(matched_share)[:, None, None, None]
+    per_width = np.stack([np.tile(hill, (PAIRS, 1)) + _noise((PAIRS, 1), 0.1)] * len(WIDTHS))
+    matched = 0.01 + shares[:, 0] * (per_width - 0.01) * (1 + _noise((len(WIDTHS), PAIRS, 1), 0.05))
+    results.add("barrier_lines", np.stack([per_width, matched], axis=1),
+                ("width", "alignment", "pair", "alpha"), width=WIDTHS, alignment=list(convexity.ALIGNMENTS))
+    results.add("barrier_final_loss", np.full((len(WIDTHS), SEEDS), 0.004), ("width", "seed"))
     results.add("pair_distance", np.stack([logistic_distance * (1 + _noise(PAIRS, 0.05)),
                                            mlp_distance * (1 + _noise(PAIRS, 0.05))]), ("model", "pair"))
     results.add("mlp_matched_pair_distance", np.full(PAIRS, 1.17), ("pair",))
@@ -47,8 +56,10 @@ def _verdicts(results):
     return convexity.claims.verdicts(results, CONFIG)
 
 
-def test_textbook_values_reproduce_every_claim():
-    assert set(_verdicts(_made_up()).values()) == {REPRODUCED}
+def test_textbook_values_give_every_expected_verdict():
+    verdicts = _verdicts(_made_up())
+    assert verdicts.pop("barrier_between_solutions") == NUANCED
+    assert set(verdicts.values()) == {REPRODUCED}
 
 
 @pytest.mark.parametrize("broken, claim", [
@@ -56,14 +67,34 @@ def test_textbook_values_reproduce_every_claim():
     ({"mlp_distance": 0.01}, "nonconvex_many_minima"),
     ({"mlp_losses": 1.0}, "nonconvex_many_minima"),      # losses spread by e^±1: not similar
     ({"init_bump": 0.5}, "no_barrier_init_to_solution"),
-    ({"mlp_barrier": 0.0}, "barrier_between_solutions"),
-    ({"logistic_barrier": 1e-3}, "barrier_between_solutions"),  # the convex line must be flat
     ({"early_lambda_min": 1e-3}, "saddles_early"),
 ])
 def test_each_rule_can_fail(broken, claim):
     verdicts = _verdicts(_made_up(**broken))
-    assert verdicts[claim] == NOT_REPRODUCED
-    assert all(v == REPRODUCED for k, v in verdicts.items() if k != claim)
+    assert verdicts.pop(claim) == NOT_REPRODUCED
+    assert verdicts.pop("barrier_between_solutions", NUANCED) == NUANCED
+    assert all(v == REPRODUCED for v in verdicts.values())
+
+
+@pytest.mark.parametrize("kwargs, verdict", [
+    ({}, NUANCED),                                  # matching leaves 10 % at the widest width
+    ({"matched_share": (0.9, 0.8, 0.7)}, REPRODUCED),   # the barrier survives alignment
+    ({"matched_share": (0.2, 0.3, 0.5)}, REPRODUCED),   # the widest is not below one half
+    ({"mlp_barrier": 0.0}, NOT_REPRODUCED),         # no barrier even as trained
+    ({"logistic_barrier": 1e-3}, NOT_REPRODUCED),   # the convex line must be flat
+])
+def test_barrier_between_solutions_has_three_outcomes(kwargs, verdict):
+    assert _verdicts(_made_up(**kwargs))["barrier_between_solutions"] == verdict
+
+
+def test_barrier_details_report_both_alignments_per_width():
+    decided = {v.claim.id: v for v in convexity.claims.decide(_made_up(), CONFIG)}
+    barrier = decided["convexity.barrier_between_solutions"]
+    assert barrier.interval.mean == pytest.approx(0.1, abs=0.01)
+    assert set(barrier.details["as_trained"]) == set(WIDTHS)
+    assert barrier.details["as_trained"][128].mean == pytest.approx(4.0, abs=0.2)
+    assert barrier.details["weight_matched"][128].mean == pytest.approx(0.4, abs=0.05)
+    assert barrier.details["share_falls_with_width"] == REPRODUCED
 
 
 def test_saddles_read_only_the_first_tenth_of_the_configured_steps():
@@ -84,8 +115,8 @@ def test_distances_and_loss_differences_have_bounded_intervals():
 
 def test_the_barrier_claim_records_its_deviation_from_the_ledger():
     claim = {c.id: c for c in convexity.claims}["convexity.barrier_between_solutions"]
-    assert (claim.literature, claim.expected) == ("nuanced", REPRODUCED)
-    assert "weight" in claim.deviation
+    assert (claim.literature, claim.expected) == (NUANCED, REPRODUCED)
+    assert "weight matching" in claim.deviation
 
 
 def test_bump_and_barrier_on_hand_made_lines():

@@ -86,7 +86,7 @@ def _counts(entries: list[dict]) -> list[str]:
     checks = [c for c in run if c.get("kind") == "check"]
     by_verdict = {v: sum(c["verdict"] == v for c in claims) for v in
                   ("reproduced", "not reproduced", "nuanced")}
-    failed_checks = sum(c["verdict"] != "reproduced" for c in checks)
+    failed_checks = sum(c["verdict"] != c["expected"] for c in checks)  # a check can expect nuanced
     return [
         f"- **Claims decided: {len(claims)}**: {by_verdict['reproduced']} reproduced, "
         f"{by_verdict['not reproduced']} not reproduced, {by_verdict['nuanced']} nuanced; "

@@ -661,7 +661,7 @@ def _covariate_shift_figure(results: Results, config: Config):
     plots.legend_outside(ax)
     ax = axes[0, 2]
     grad_layers = results.coords["grad_layer"]
-    for i, m in enumerate(MODELS):
+    for i, m in enumerate(NORMS):  # not measured on the noisy net
         plots.band(ax, grad_layers, _at_shared_lr(results, "grad_shift", m), label=m,
                    color=plots.PALETTE[i], marker="o", log=True)
     ax.set_yscale("log")

@@ -707,6 +707,7 @@ def _regularization_figure(results: Results, config: Config):
                 color=plots.PALETTE[i], linestyle="none",
                 label=f"{net}: chosen rate (validation)")
     ax.set_xscale("log", base=2)
+    ax.set_xlim(lrs[0] / 1.3, lrs[-1] * 1.3)  # an axis without a fitted net has no data to scale to
     ax.set_xlabel("SGD learning rate")
     ax.set_ylabel("train − test accuracy")
     ax.set_title("gap at the rates where every seed fits")

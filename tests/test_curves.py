@@ -122,3 +122,28 @@ def test_log10_slope_recovers_a_geometric_growth_rate_per_row():
 
 def test_loglog_slope_of_a_power_law():
     assert curves.loglog_slope([10, 100, 1000], [3e2, 3e4, 3e6]) == pytest.approx(2.0)
+
+
+def test_span_below_interpolates_the_crossings_between_samples():
+    x = [0.0, 1.0, 2.0, 3.0]
+    # Below 1.0 from x = 1 to 2, and a quarter of the way into each neighbouring segment.
+    assert curves.span_below(x, [4.0, 0.0, 0.0, 4.0], 1.0) == pytest.approx(1.5)
+    # Every point below: the whole grid, never beyond it.
+    assert curves.span_below(x, [0.0, 0.0, 0.0, 0.0], 1.0) == pytest.approx(3.0)
+    # Nothing below (a NaN threshold: a run with no finite value) spans nothing.
+    assert curves.span_below(x, [2.0, 3.0, 2.0, 3.0], 1.0) == 0.0
+    assert curves.span_below(x, [2.0, 0.0, 2.0, 3.0], NAN) == 0.0
+
+
+def test_span_below_stops_at_a_diverged_neighbour_and_adds_separate_stretches():
+    x = [0.0, 1.0, 2.0, 3.0]
+    # A NaN neighbour: no crossing can be placed, the span stops at the finite point.
+    assert curves.span_below(x, [NAN, 0.0, 0.0, 2.0], 1.0) == pytest.approx(1.5)
+    # Two stretches, each a lone point: half of each adjacent segment.
+    assert curves.span_below(x, [0.0, 2.0, 0.0, 2.0], 1.0) == pytest.approx(0.5 + 0.5 + 0.5)
+
+
+def test_span_below_keeps_leading_axes_and_broadcasts_the_threshold():
+    values = np.array([[[4.0, 0.0, 4.0]], [[4.0, 0.0, 4.0]]])  # (2, 1, 3)
+    spans = curves.span_below([0.0, 0.5, 1.0], values, np.array([[1.0], [2.0]]))
+    np.testing.assert_allclose(spans, [[0.25], [0.5]])

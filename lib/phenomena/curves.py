@@ -191,3 +191,28 @@ def log10_slope(x: Sequence[float], y: np.ndarray) -> np.ndarray:
     log_y = np.log10(np.asarray(y, np.float64))
     centred = x - x.mean()
     return ((log_y - log_y.mean(axis=-1, keepdims=True)) @ centred) / np.sum(centred**2)
+
+
+def span_below(x: Sequence[float], values: np.ndarray, threshold) -> np.ndarray:
+    """Length of `x` over which the piecewise-linear interpolant of `values` is ≤ `threshold`.
+
+    `values` is sampled at the increasing points `x` along its last axis (leading axes are runs);
+    `threshold` broadcasts against the leading shape. Between a sample at or below the threshold
+    and a neighbour above it, the span ends where the straight line between them crosses the
+    threshold, so the answer is not quantised to the sampling (a hyperparameter grid counted in
+    whole points is). A non-finite sample (a diverged run) counts as infinitely high: the span
+    stops at its finite neighbour, since no crossing can be placed. The span never extends
+    beyond the first or last sample. Every stretch below the threshold counts, not only one.
+    """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(values, np.float64)
+    y = np.where(np.isfinite(y), y, np.inf)
+    t = np.asarray(threshold, np.float64)[..., None]
+    left, right, dx = y[..., :-1], y[..., 1:], np.diff(x)
+    left_in, right_in = left <= t, right <= t  # False for a NaN threshold
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # The share of a segment below the threshold, from its low end to the crossing.
+        share = np.where(np.isinf(left) | np.isinf(right), 0.0,
+                         (t - np.minimum(left, right)) / np.abs(right - left))
+    inside = np.where(left_in & right_in, 1.0, np.where(left_in ^ right_in, share, 0.0))
+    return np.sum(inside * dx, axis=-1)

@@ -9,7 +9,7 @@ from experiments import weight_decay_vs_l2 as experiment
 from phenomena.config import ConfigError
 from phenomena.results import Results
 from phenomena.runner import resolve_config
-from phenomena.stats import NOT_REPRODUCED, NUANCED, REPRODUCED
+from phenomena.stats import CHECK, CLAIM, NOT_REPRODUCED, NUANCED, REPRODUCED
 
 SEEDS = 8
 STRENGTHS = [1e-4, 1e-2, 1.0]
@@ -26,6 +26,12 @@ def _results(sgd_difference=0.0, momentum_difference=0.5, control=0.1, adam_l2_s
     results.add("sgd_difference", np.stack([same, np.full((2, SEEDS), control)], axis=1),
                 ("optimizer", "comparison", "seed"), optimizer=list(experiment.OPTIMIZERS),
                 comparison=["L2 vs decay", "none vs decay"])
+    # Final ‖w‖ under momentum (review's wd_mom.py): SGDW 20.5, L2 at λ 14.6, none 21.5.
+    norms = np.array([[20.5, 14.6, 21.5]] * 2)[..., None, None] * np.ones((2, 3, SEEDS, 2))
+    results.add("sgd_weight_norm", norms, ("optimizer", "form", "seed", "step"),
+                form=list(experiment.FORMS), step=[0, 500])
+    results.add("matched_l2_weight_norm", np.full((SEEDS, 2), 20.55), ("seed", "step"))
+    results.add("matched_l2_difference", np.full(SEEDS, 0.25), ("seed",))
     lam = np.asarray(STRENGTHS)
     law = np.exp(-LR * lam * STEPS) if adamw_follows_law else np.full(len(lam), 0.5)
     adamw = law[None, :] * (1 + 1e-4 * rng.standard_normal((SEEDS, len(lam))))
@@ -60,6 +66,20 @@ def test_the_literature_case_is_nuanced():
     gap = decided["equal_under_sgd"].interval
     assert 0.5 <= gap.low <= gap.mean <= gap.high <= 0.55
     assert decided["equal_under_sgd"].details["sgd_equal"] is True
+
+
+def test_equal_under_sgd_is_a_check_and_reports_the_matched_strength():
+    kinds = {c.id.split(".")[1]: c.kind for c in experiment.claims}
+    assert kinds == {"equal_under_sgd": CHECK, "differ_under_adam": CLAIM,
+                     "weight_decay_equals_l2": CLAIM}
+    details = {v.claim.id.split(".")[1]: v for v in
+               experiment.claims.decide(_results(), CONFIG)}["equal_under_sgd"].details
+    norms = details["momentum_final_weight_norm"]
+    assert set(norms) == {"decay", "L2", "none", experiment.MATCHED}
+    assert norms[experiment.MATCHED].mean == pytest.approx(20.55)
+    assert norms["L2"].mean == pytest.approx(14.6)
+    assert details["momentum_matched_l2_difference"].mean == pytest.approx(0.25)
+    assert details["momentum_control_difference"].mean == pytest.approx(0.1)
 
 
 def test_a_float_level_difference_under_sgd_still_passes_but_a_real_one_does_not():

@@ -425,8 +425,10 @@ def _(results: Results, config: Config):
                         **details)
 
 
-@claims.rule("weight_decay_equals_l2", literature=stats.NUANCED,
-             rule="the Q&A's sentence 'weight decay is equivalent to L2 regularization': nuanced if "
+@claims.rule("weight_decay_equals_l2", literature=stats.NUANCED, kind=stats.CHECK,
+             rule="(a check: it combines equal_under_sgd, itself a check, whose momentum part "
+                  "always differs, so this verdict cannot fail either) the Q&A's sentence 'weight "
+                  "decay is equivalent to L2 regularization': nuanced if "
                   "it holds for plain SGD (equal_under_sgd's SGD part) and fails for another "
                   "optimizer measured (momentum: equal_under_sgd's momentum part; Adam: "
                   "differ_under_adam); reproduced if it holds for all three, not reproduced if it "

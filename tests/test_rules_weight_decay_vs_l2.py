@@ -71,7 +71,7 @@ def test_the_literature_case_is_nuanced():
 def test_equal_under_sgd_is_a_check_and_reports_the_matched_strength():
     kinds = {c.id.split(".")[1]: c.kind for c in experiment.claims}
     assert kinds == {"equal_under_sgd": CHECK, "differ_under_adam": CLAIM,
-                     "weight_decay_equals_l2": CLAIM}
+                     "weight_decay_equals_l2": CHECK}
     details = {v.claim.id.split(".")[1]: v for v in
                experiment.claims.decide(_results(), CONFIG)}["equal_under_sgd"].details
     norms = details["momentum_final_weight_norm"]

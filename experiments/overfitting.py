@@ -12,8 +12,9 @@ Three parts, each one compiled program per network shape with the seeds vmapped:
      n examples is repeated to the largest size (n divides it), so uniform minibatches of the
      repeated set are uniform minibatches of the subset and every run has the same shape.
      A seed's subsets are nested (prefixes of one permutation), so sizes are compared paired.
-     The program runs until every size has fitted its set (train accuracy >= 0.99, reported
-     per size), so the gap compares fitted nets; a fixed budget that leaves the largest sets
+     The budget (1000 steps) is one at which every size fits its set (train accuracy >= 0.99,
+     reported per size as `every_size_fitted`; the rule does not gate on it), so the gap
+     compares fitted nets; a fixed budget that leaves the largest sets
      under-fitted would shrink their gap by under-fitting rather than by generalizing. The
      smaller sets get more epochs, which is harmless once fitted: their test accuracy is flat
      after fitting (0.284-0.286 at n = 250 from 400 to 4800 steps).

@@ -5,22 +5,26 @@ Q&A: Q14b, Q19. Minibatches are drawn with replacement (`train.sample_batch`). T
 1. Gradient noise. For an MLP (1 hidden layer of 32 ReLU units) on 1000 MNIST-1D training
    examples, the per-example gradients give g_full, and 64 minibatch draws per batch size
    B = 1 … 256 give E‖g_B − g_full‖², at initialization and after training (the final state of
-   the B = 64 run of part 2). With replacement its expectation is tr Σ / B exactly (an identity
-   of i.i.d. sampling), so the log-log slope is −1 by construction and the claim checks the
-   sampling and the Monte Carlo measurement; the per-seed slope is measured. (Without
-   replacement it would be tr Σ / B × (N − B)/(N − 1), bending down as B nears N.) McCandlish et al. (2018)'s noise scale
+   the B = 64 run of part 2 at rate 0.1). With replacement its expectation is tr Σ / B exactly
+   (an identity of i.i.d. sampling), so the log-log slope is −1 by construction and the claim
+   checks the sampling and the Monte Carlo measurement; the per-seed slope is measured. (Without
+   replacement it would be tr Σ / B × (N − B)/(N − 1), bending down as B nears N.) McCandlish
+   et al. (2018)'s noise scale
    B_simple = tr Σ / ‖g‖² is recorded at both points.
-2. Steps against examples. The same MLP trained by plain SGD at one fixed learning rate for
-   every batch size B = 4, 16, 64, 256 (one compiled `fit` per B, seeds vmapped), to a target
-   training loss of half the chance loss (½ ln 10). A fixed learning rate keeps the batch size
-   the only difference between arms: every arm takes the same expected step and they differ
-   only in gradient noise. (McCandlish's near-linear fall of the step count assumes the learning
-   rate retuned for each B; the linear-scaling rule would tie the rate to B and diverge at the
-   large end. With a fixed rate the step count falls while noise dominates and saturates beyond
-   the critical batch, so examples = steps × B rise.) S(B) = S_min (1 + B_crit / B) is fitted.
-   The fitted B_crit ≈ 6.5 leaves only B = 4 below it: the quick grid mostly samples the
-   saturated side (B = 1 and 2 would show the noise-dominated side but cost two more compiled
-   2000-step fits; the full profile's grid is denser, from B = 4 to 1024).
+2. Steps against examples. The same MLP trained by plain SGD for every batch size B = 4, 16,
+   64, 256 at every rate of a small grid (0.1, 0.3, 1.0; rates vmapped, one compiled `fit` per
+   B), to a target training loss of half the chance loss (½ ln 10). Each batch size is read at
+   its own best rate, per seed the rate with the fewest mean steps to the target on the *other*
+   seeds (leave-one-seed-out, `selection.held_out_best`; a run short of the target counts as the
+   whole budget, a diverged one disqualifies its rate), as McCandlish et al. (2018) and the
+   ledger assume. S(B) = S_min (1 + B_crit / B) is fitted to the mean steps.
+   Old setup (before issue 9): one fixed rate 0.1 for every B; at 0.3 B = 4 never reaches the
+   target and at 1.0 it diverges, so the verdict depended on the rate chosen. New setup: B = 4
+   chooses 0.1, B = 16 0.3, B = 64 and 256 1.0 (the grid's top: their true optimum may be
+   higher, which would cut their steps further). Seed 0: reproduced, log-log slope of steps
+   −0.71 [−0.73, −0.69]; steps fall 18x (1490 to 83) while examples rise 3.6x [3.3, 3.8]
+   (fitted B_crit ≈ 107). Seed 1: reproduced,
+   −0.71 [−0.73, −0.69]; examples rise 3.5x [3.3, 3.8]; same rates chosen.
 3. Escaping a sharp minimum. A 1-D regression whose loss is an average of per-example losses
    ℓ_i(θ) = ½ (θ − y_i)² − h exp(−(θ − s)² / 2w²), targets y_i = σ_y (z_i − z̄), z_i ~ N(0, 1),
    σ_y = 4 (centred: the wide, deep minimum sits at exactly 0): a narrow dip at s = 2 (depth
@@ -37,24 +41,24 @@ Q&A: Q14b, Q19. Minibatches are drawn with replacement (`train.sample_batch`). T
    Old setup (before issue 9): y_i ~ N(0, 1) and one example in eight carried an 8x dip, so a
    B = 1 batch holding a carrier had curvature 801 and lr × 801 > 2: SGD escaped by linear
    instability (Wu, Ma & E 2018), not by noise, and the rule could hardly fail. Its verdict was
-   reproduced (B = 1 escaped in every run). New setup, seed 0: reproduced, B = 1 escapes in
-   0.36 [0.28, 0.45] of 128 runs against full-batch GD's 0.11 [0.07, 0.18] (the starts outside
-   the basin); seed 1: reproduced, 0.38 [0.30, 0.46] against 0.15 [0.10, 0.22].
+   reproduced (B = 1 escaped in every run). The 16 starts of a seed share its data, so the
+   seed, not the run, is the unit: the rule is the per-seed paired difference of escape shares
+   (B = 1 minus full-batch GD), CI above 0 (before: Wilson intervals over 128 runs taken as
+   independent). Seed 0: reproduced, +0.25 [0.13, 0.37] (B = 1 0.36, GD 0.11: the starts
+   outside the basin). Seed 1: reproduced,
+   +0.23 [0.15, 0.30] (B = 1 0.38, GD 0.15).
 
 Command:  python -m experiments.batch_size --profile quick
 Expected: noise slope −1.00 ± 0.04 at init and after training (measured −0.995 and −1.000);
-steps to ½ ln 10 fall from ≈ 1490 (B = 4) to ≈ 600 (B = 256) while examples rise ≈ 26×
-(fitted B_crit ≈ 7, S_min ≈ 560; McCandlish's B_simple is larger, ≈ 60 at init and ≈ 1100
-after training, as it predicts the critical batch under a per-B tuned rate, not a fixed one);
-B = 1 SGD escapes the stable sharp minimum in about a third of the runs, B = 4 and B = 16 no more
-often than full-batch GD (≈ 10 %, its starts outside the basin).
-Runtime: smoke 7.5 s wall; quick ~25 s of CPU time (user + sys; 8 seeds, 8 compiled programs:
-4 batch sizes and 4 landscape arms, whose batch shapes differ so they cannot share one vmap),
-13 s wall on 2 lightly loaded cores, 4-5 minutes wall while the 2 cores were shared by many
-jobs; full (32 seeds, 4000 examples, B to 1024, 8000 steps) is meant for a GPU.
-`steps_vs_examples_tradeoff` still matches the ledger's statement (fewer steps, more examples
-with larger B); the ledger's aside on a linear fall below the critical batch assumes a per-B
-tuned learning rate, which this fixed-rate design does not use (see part 2).
+at each B's own rate, steps to ½ ln 10 fall from ≈ 1490 (B = 4) to ≈ 80 (B = 256), log-log
+slope ≈ −0.7, while examples rise ≈ 3.6x (fitted B_crit ≈ 100; McCandlish's B_simple ≈ 60 at
+init and ≈ 1100 after training); B = 1 SGD escapes the stable sharp minimum in about a third of
+a seed's runs, B = 4 and B = 16 no more often than full-batch GD (≈ 10 %, its starts outside
+the basin).
+Runtime: quick 41 s of CPU time (user + sys; 8 seeds, 97 compiled programs: 4 batch sizes with
+3 rates vmapped, and 4 landscape arms, whose batch shapes differ so they cannot share one vmap);
+6 minutes wall while the 2 cores were shared by many jobs; full (32 seeds, 4000 examples, B to
+1024, rates to 3.0, 8000 steps) is meant for a GPU.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from phenomena import curves, data, losses, models, plots, rng, stats, train
+from phenomena import curves, data, losses, models, plots, rng, selection, stats, train
 from phenomena.config import check
 from phenomena.experiment import BaseConfig, ClaimBook, grid_fit, main
 from phenomena.models import MLPConfig
@@ -95,9 +99,10 @@ class Config(BaseConfig):
     noise_draws: int = 64           # minibatches drawn per B to estimate E‖g_B − g_full‖²
     batch_sizes: tuple[int, ...] = (4, 16, 64, 256)  # batch sizes trained to the target (part 2)
     target_fraction_of_chance: float = 0.5   # target training loss, as a share of ln 10 (nats)
-    trained_batch: int = 64         # B of the part-2 run whose final state is part 1's trained model
+    trained_batch: int = 64         # B of the part-2 run (at the smallest rate) whose final state is part 1's trained model
+    learning_rates: tuple[float, ...] = (0.1, 0.3, 1.0)  # part 2's rate grid: each B at its own best rate
     train: TrainConfig = TrainConfig(optimizer="sgd", lr=0.1, steps=2000, batch_size=64,
-                                     eval_every=20)  # part 2's SGD: one fixed lr for every B
+                                     eval_every=20)  # part 2's SGD (lr and batch size set by the grid)
     # Part 3: the 1-D landscape with a sharp spurious minimum.
     starts_per_seed: int = 16       # landscape runs (starting points) per seed
     landscape_examples: int = 32    # examples of each run's 1-D regression dataset
@@ -114,6 +119,8 @@ class Config(BaseConfig):
     IGNORED_KEYS: ClassVar[Mapping[str, str]] = {
         "train.batch_size": "every batch size of `batch_sizes` is trained (`trained_batch` picks "
                             "the run measured after training)",
+        "train.lr": "every rate of `learning_rates` is trained; each batch size is read at its "
+                    "own best",
         "landscape_train.batch_size": "the landscape arms' batch sizes are `escape_batches`"}
 
     def __post_init__(self):
@@ -127,6 +134,9 @@ class Config(BaseConfig):
         check(len(self.batch_sizes) >= 3 and all(b >= 1 for b in self.batch_sizes)
               and list(self.batch_sizes) == sorted(set(self.batch_sizes)),
               f"batch_sizes needs at least three increasing sizes >= 1, got {self.batch_sizes}")
+        check(len(self.learning_rates) >= 1 and all(lr > 0 for lr in self.learning_rates)
+              and list(self.learning_rates) == sorted(set(self.learning_rates)),
+              f"learning_rates needs increasing positive rates, got {self.learning_rates}")
         check(self.trained_batch in self.batch_sizes,
               f"trained_batch ({self.trained_batch}) must be one of batch_sizes {self.batch_sizes}")
         check(0 < self.target_fraction_of_chance < 1,
@@ -171,6 +181,7 @@ PROFILES = {
     "full": {"seeds": 32, "train_size": 4000, "width": 64, "noise_draws": 256,
              "noise_batches": (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
              "batch_sizes": (4, 8, 16, 32, 64, 128, 256, 512, 1024), "train.steps": 8000,
+             "learning_rates": (0.1, 0.3, 1.0, 3.0),
              "train.eval_every": 50, "starts_per_seed": 64, "landscape_train.steps": 10000},
 }
 
@@ -269,14 +280,19 @@ def run(config: Config) -> Results:
     graphdef, init = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES,
                                  MLPConfig(width=config.width, depth=config.depth), keys)
 
-    def fit_batch_size(arm, keys, _):  # the same inits and batch keys for every batch size
+    def fit_batch_size(arm, keys, rates):  # the same inits and batch keys for every batch size
         settings = dataclasses.replace(config.train, batch_size=arm["batch"])
-        return train.fit(graphdef, init, losses.cross_entropy, train_set, settings, keys,
-                         evaluate=_training_loss, eval_data=train_set, name=f"B = {arm['batch']}")
+        _, state = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES,
+                               MLPConfig(width=config.width, depth=config.depth), keys)
+        return train.fit(graphdef, state, losses.cross_entropy, train_set, settings, keys,
+                         hparams={"learning_rate": rates}, evaluate=_training_loss,
+                         eval_data=train_set, name=f"B = {arm['batch']}")
 
-    grid = grid_fit({"batch": config.batch_sizes}, fit_batch_size, seed=config.seed,
-                    seeds=config.seeds)
-    trained = grid.history(batch=config.trained_batch).state
+    grid = grid_fit({"batch": config.batch_sizes, "lr": config.learning_rates}, fit_batch_size,
+                    seed=config.seed, seeds=config.seeds, vmapped="lr")
+    # Runs are rate-major: the first `seeds` runs are the smallest rate's, stable for every B.
+    trained = jax.tree.map(lambda a: a[:config.seeds],
+                           grid.history(batch=config.trained_batch).state)
     noise = [_noise(config, graphdef, state, train_set, keys) for state in (init, trained)]
 
     # Part 3: every arm gets the same starts (inits) and datasets, one per run.
@@ -318,11 +334,28 @@ def run(config: Config) -> Results:
 # ---- claims ---------------------------------------------------------------------------------
 
 def _steps_to_target(results: Results, config: Config) -> np.ndarray:
-    """Steps to the target loss, (batch, seed); NaN where a run never reached it."""
+    """Steps to the target loss, (batch, lr, seed); NaN where a run never reached it."""
     steps = results.coords["step"]
-    return np.stack([curves.steps_to_target(steps, results.sel("train_loss", batch=b),
-                                            config.target_loss)
-                     for b in results.coords["batch"]])
+    return np.stack([[curves.steps_to_target(steps, results.sel("train_loss", batch=b, lr=lr),
+                                             config.target_loss)
+                      for lr in results.coords["lr"]] for b in results.coords["batch"]])
+
+
+def _chosen_rates(results: Results, config: Config) -> np.ndarray:
+    """Per batch size and seed, the index of the rate with the fewest mean steps to the target
+    on the *other* seeds (leave-one-seed-out; a run short of the target counts as the whole
+    budget, a diverged run disqualifies its rate): (batch, seed)."""
+    steps = curves.censored(_steps_to_target(results, config), config.train.steps)
+    diverged = ~np.isfinite(curves.final(results["train_loss"]))  # (batch, lr, seed)
+    return np.stack([selection.held_out_best(s, d) for s, d in zip(steps, diverged)])
+
+
+def _steps_at_chosen_rates(results: Results, config: Config) -> np.ndarray:
+    """Steps to the target, each batch size and seed at its chosen rate: (batch, seed), NaN
+    where that run never reached the target."""
+    steps = _steps_to_target(results, config)
+    return np.stack([selection.per_seed(s, i)
+                     for s, i in zip(steps, _chosen_rates(results, config))])
 
 
 def _mean_over_seeds(steps: np.ndarray) -> np.ndarray:
@@ -337,6 +370,11 @@ def _escaped(results: Results, config: Config) -> np.ndarray:
     """Whether each run ended in the wide basin (θ < s/2), (arm, run)."""
     final = results["final_theta"]
     return (final < config.dip_at / 2).reshape(final.shape[0], -1)
+
+
+def _escape_share_per_seed(results: Results, config: Config) -> np.ndarray:
+    """Per arm and seed, the share of the seed's starts that ended in the wide basin."""
+    return np.mean(results["final_theta"] < config.dip_at / 2, axis=-1)
 
 
 claims = ClaimBook("batch_size", questions="Q19")
@@ -362,14 +400,16 @@ def _(results: Results, config: Config):
 
 
 @claims.rule("steps_vs_examples_tradeoff",
-             rule="plain SGD at one fixed learning rate, target training loss ½ ln 10: every run "
-                  "reaches the target; the per-seed slope of log(steps to target) against log B has "
+             rule="plain SGD, each batch size at its own rate of `learning_rates` (per seed, the "
+                  "rate with the fewest mean steps to the target on the other seeds), target "
+                  "training loss ½ ln 10: every run reaches the target; the per-seed slope of log(steps to target) against log B has "
                   "its CI inside (−1, 0) (steps fall with B, examples = steps × B rise); and the "
                   "paired ratios steps(smallest B)/steps(largest B) and examples(largest B)/"
                   "examples(smallest B) each have a CI above 1")
 def _(results: Results, config: Config):
     sizes = np.asarray(results.coords["batch"], np.float64)
-    steps = _steps_to_target(results, config)
+    steps = _steps_at_chosen_rates(results, config)
+    rates = np.asarray(results.coords["lr"])[_chosen_rates(results, config)]  # (batch, seed)
     reached = bool(np.all(np.isfinite(steps)))
     step_slope = stats.mean_ci(curves.loglog_slope(sizes, steps.T))
     fewer_steps = stats.mean_ci(steps[0] / steps[-1], bounds=NON_NEGATIVE)
@@ -383,6 +423,7 @@ def _(results: Results, config: Config):
         all_runs_reached_target=reached, target_loss=config.target_loss,
         mean_steps_by_batch=dict(zip(results.coords["batch"], mean_steps)),
         mean_examples_by_batch=dict(zip(results.coords["batch"], mean_steps * sizes)),
+        chosen_rates_by_batch={b: r.tolist() for b, r in zip(results.coords["batch"], rates)},
         steps_ratio_smallest_over_largest=fewer_steps,
         examples_ratio_largest_over_smallest=more_examples,
         fit_min_steps=s_min, fit_critical_batch=b_crit)
@@ -391,18 +432,20 @@ def _(results: Results, config: Config):
 @claims.rule("sgd_noise_escapes",
              rule="same learning rate, starts and data in every arm, and lr × (largest per-batch "
                   "curvature at the sharp minimum) < 2, so the step is linearly stable there for "
-                  "GD and for every minibatch and only gradient noise can drive an escape: the "
-                  "Wilson CI of the share of runs that end in the wide basin (θ < s/2) with the "
-                  "smallest batch lies entirely above full-batch gradient descent's")
+                  "GD and for every minibatch and only gradient noise can drive an escape. The "
+                  "starts of a seed share its data, so the seed is the unit: per seed, the share "
+                  "of its runs that end in the wide basin (θ < s/2) with the smallest batch minus "
+                  "full-batch GD's; the paired CI of that difference across seeds lies above 0")
 def _(results: Results, config: Config):
-    escaped = _escaped(results, config)
     arms = results.coords["arm"]
-    shares = {arm: stats.proportion_ci(int(escaped[i].sum()), escaped.shape[1])
-              for i, arm in enumerate(arms)}
+    per_seed = _escape_share_per_seed(results, config)  # (arm, seed)
     smallest, full = arms[0], _arm_label(FULL_BATCH)
-    return stats.decide(shares[smallest].low > shares[full].high,
-                        f"share of runs escaping the sharp minimum, {smallest}", shares[smallest],
-                        share_by_arm=shares,
+    difference = stats.paired_diff_ci(per_seed[0], per_seed[arms.index(full)])
+    return stats.decide(difference.above(0),
+                        f"share of a seed's runs escaping the sharp minimum, {smallest} − "
+                        f"{full} (paired by seed)", difference,
+                        share_by_arm={arm: stats.mean_ci(per_seed[i], bounds=(0, 1))
+                                      for i, arm in enumerate(arms)},
                         lr_times_max_curvature=config.landscape_train.lr * config.max_dip_curvature)
 
 
@@ -431,19 +474,22 @@ def _noise_figure(results: Results):
 
 def _steps_figure(results: Results, config: Config):
     sizes = np.asarray(results.coords["batch"], np.float64)
-    steps = _steps_to_target(results, config)
+    steps = _steps_at_chosen_rates(results, config)
     s_min, b_crit = gradient_noise.critical_batch_fit(sizes, _mean_over_seeds(steps))
     fine = np.geomspace(sizes[0], sizes[-1], 100)
     fig, axes = plots.figure(ncols=3, width=4.2)
     ax = axes[0, 0]
-    for i, b in enumerate(results.coords["batch"]):
-        plots.band(ax, results.coords["step"], results.sel("train_loss", batch=b), label=f"B = {b}",
-                   color=plots.PALETTE[i])
+    rates = results.coords["lr"]
+    # The curves at each B's most common chosen rate (the rule reads each seed at its own).
+    common = [int(np.bincount(c).argmax()) for c in _chosen_rates(results, config)]
+    for i, (b, r) in enumerate(zip(results.coords["batch"], common)):
+        plots.band(ax, results.coords["step"], results.sel("train_loss", batch=b, lr=rates[r]),
+                   label=f"B = {b}, lr {rates[r]:g}", color=plots.PALETTE[i])
     ax.axhline(config.target_loss, color="grey", linestyle=":", label="target ½ ln 10")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("training cross-entropy")
-    ax.set_title(f"SGD, fixed lr {config.train.lr:g}")
-    ax.legend()
+    ax.set_title("SGD, each B at its own best rate")
+    plots.legend_outside(ax)
     for ax, values, fitted, label in (
             (axes[0, 1], steps.T, s_min * (1 + b_crit / fine), "steps to target"),
             (axes[0, 2], steps.T * sizes, s_min * b_crit * (1 + fine / b_crit),
@@ -456,8 +502,13 @@ def _steps_figure(results: Results, config: Config):
             ax.set_yscale("log")
         ax.set_xlabel("batch size B")
         ax.set_ylabel(label)
-        ax.legend()
-    plots.title(fig, "Larger batches reach the target in fewer steps but use more examples")
+        plots.legend_outside(ax)
+    mean = _mean_over_seeds(steps)
+    fewer = bool(np.all(np.diff(mean) < 0))
+    more = bool(np.all(np.diff(mean * sizes) > 0))
+    plots.title(fig, "At each batch size's best rate, larger batches reach the target in "
+                + ("fewer" if fewer else "not always fewer") + " steps and use "
+                + ("more" if more else "not always more") + " examples")
     return fig
 
 
@@ -488,7 +539,8 @@ def _escape_figure(results: Results, config: Config):
     ax.set_title(f"first seed's runs, same lr {config.landscape_train.lr:g}")
     ax.legend()
     ax = axes[0, 2]
-    shares = [stats.proportion_ci(int(e.sum()), e.size) for e in _escaped(results, config)]
+    per_seed = _escape_share_per_seed(results, config)
+    shares = [stats.mean_ci(share, bounds=(0, 1)) for share in per_seed]
     x = np.arange(len(arms))
     ax.bar(x, [c.mean for c in shares], color=plots.PALETTE[0], alpha=0.7)
     ax.errorbar(x, [c.mean for c in shares],
@@ -497,10 +549,10 @@ def _escape_figure(results: Results, config: Config):
     ax.set_xticks(x, arms)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("batch")
-    ax.set_ylabel("share of runs in the wide basin (95 % CI)")
+    ax.set_ylabel("share of a seed's runs in the wide basin\n(mean over seeds, 95 % CI)")
     ax.set_title("escapes from the sharp minimum")
-    smallest, full = shares[0], shares[arms.index(_arm_label(FULL_BATCH))]
-    verb = "escapes it more often than" if smallest.low > full.high else "does not escape it more than"
+    difference = stats.paired_diff_ci(per_seed[0], per_seed[arms.index(_arm_label(FULL_BATCH))])
+    verb = "escapes it more often than" if difference.above(0) else "does not escape it more than"
     plots.title(fig, f"At a step size stable on the sharp minimum, gradient noise: {arms[0]} SGD "
                      f"{verb} full-batch GD")
     return fig

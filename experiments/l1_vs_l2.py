@@ -10,40 +10,61 @@ threshold λ = σ√(2 ln p / n) ≈ 0.21 (Donoho & Johnstone 1994), fixed from 
 data. The same comparison is repeated for logistic regression on labels 1[Xw* + ε > 0]. A
 variant adds 10 % outlying targets (+20 to +50) to show that the L1 *penalty* gives no
 robustness to outliers: Q60's robustness sentence concerns the L1 (absolute) *loss*, which
-`regression_losses` tests. Last, the penalties act on the first layer of a one-hidden-layer
-MLP (width 64, plain SGD, batch 100) on MNIST-1D whose 40 inputs are joined by 40 pure noise
-inputs of the same scale: element-wise L1, the row-wise group lasso (each input's 64 outgoing
-weights as one group, `penalties.group_l1_proximal`) and L2; an input is pruned when its whole
-row is 0.
+`regression_losses` tests; here it is checked against L2 (ridge) and the absolute loss. Last,
+the penalties act on the first layer of a one-hidden-layer MLP (width 16) on 500 MNIST-1D training
+examples whose 40 inputs are joined by 40 pure noise inputs of the same scale, trained by
+full-batch proximal gradient descent: element-wise L1, the row-wise group lasso (each input's
+outgoing weights as one group, `penalties.group_l1_proximal`) and L2; an input is pruned when
+its whole row is 0.
 
-Re-decided for issue 9 (all three claims below are the module's own or re-kinded after a first
-run: post-hoc):
-- `logistic_l1_sparse_and_selective`. Old: decided at λ = ½√(2 ln p/n) ≈ 0.107, which assumes
-  a residual standard deviation of ½: not reproduced (recall 0.71). New: λ calibrated from the
-  data by the scaled lasso (Sun & Zhang 2012): λ_{t+1} = σ̂_t √(2 ln p/n), σ̂_t the RMS residual
-  y − σ(x·ŵ) of the L1 fit at λ_t, 3 rounds from 0.107, per seed. Verdict: not reproduced;
-  λ̂ = 0.089 (σ̂ = 0.41), recall 0.86 [0.80, 0.91], precision 0.96, 91 % zeros at seed 0;
-  at seed 1 λ̂ = 0.089, recall 0.79 [0.70, 0.86], precision 0.99, 92 % zeros.
-- `l1_prunes_noise_inputs`. Old: element-wise L1, which zeroes weights but (under minibatch
-  prox noise) never a whole input row: not reproduced. New: the group lasso over input rows,
-  the penalty that targets inputs, on a half-decade λ grid 1e-4-1e-2. Verdict: not reproduced;
-  no input is pruned at any λ (selectivity 0.00 [0.00, 0.02] at best, seed 0; 0.00 [0.00, 0.01] at
-  seed 1), but group L1 shrinks the noise rows to 0.20 of the signal rows' norm at λ = 0.003
-  (L2: 0.82, element-wise L1: 0.28).
-- `outlier_sentence_is_about_loss`. Old: marked descriptive with a rule that could fail. New:
-  a claim (post-hoc) with the same rule (parameter error more than doubles with outliers).
-  Verdict: reproduced, 9.7x [8.5, 10.8] at seed 0, 9.0x [7.8, 10.1] at seed 1.
+Re-decided for issue 9 (twice; all three claims below are the module's own or re-kinded after a
+first run: post-hoc):
+- `logistic_l1_sparse_and_selective`. First: λ = ½√(2 ln p/n) ≈ 0.107 (not reproduced, recall
+  0.71). Then: the scaled lasso (σ̂ = RMS residual of the L1 fit, 0.41, inflated by the fit's
+  shrinkage; λ̂ ≈ 0.089): not reproduced, recall 0.86. Now two choices of λ, per seed: (a) from
+  the setup's residual scale √E[p(1 − p)] = 0.214 at the true model (closed form; the analogue
+  of the known σ of the linear claims), λ = 0.046; (b) the prediction-optimal λ of 5-fold
+  cross-validation (held-out cross-entropy, quarter-decade grid 0.002-0.2). Three-way rule.
+  Verdict: nuanced. Seed 0: at (a) zeros 0.86 [0.84, 0.88], recall 1.00, precision 0.74
+  [0.65, 0.82] (passes); at (b) λ ≈ 0.012, recall 1.00 but precision 0.26 [0.23, 0.30] and zeros
+  0.61 [0.57, 0.65] (fails). Seed 1: nuanced;
+  (a) zeros 0.86 [0.85, 0.87], recall 0.99 [0.96, 1.00], precision 0.72 [0.65, 0.79]; (b) λ ≈
+  0.013, precision 0.27 [0.23, 0.33], zeros 0.61 [0.56, 0.68].
+- `l1_prunes_noise_inputs`. First: element-wise L1 under minibatch SGD; then the group lasso
+  under minibatch SGD (batch 100, 2000 steps, λ 1e-4-1e-2): not reproduced, no input pruned.
+  With minibatches a zeroed row stays 0 only while its minibatch gradient is below √width·λ
+  (the lr cancels), so gradient noise, not the penalty, kept every row off 0. Now: full-batch
+  prox-GD (lr 0.2, 2500 steps; the penalized losses change by ~2 % over the last 500), λ grid
+  0.001-0.03 at half-decade steps, the most selective λ chosen by the mean (ties: the larger λ;
+  the old code took the largest lower bound, which reported the smallest λ when all tied at 0).
+  Verdict: reproduced. Seed 0: at λ = 0.03 (the grid's top) 73 % of noise inputs and 10 % of
+  signal inputs pruned, selectivity 0.63 [0.57, 0.69]; no pruning at λ ≤ 0.01; L2 prunes none.
+  Test accuracy is low for every arm (0.23-0.28: 500 examples, 40 noise inputs) and group L1's
+  at λ = 0.03 (0.26) is not below L2's (0.24). Element-wise L1 prunes no whole row even at full
+  batch. Seed 1: reproduced,
+  0.60 [0.54, 0.67] at λ = 0.03 (noise 68 %, signal 8 % pruned; accuracy 0.26 vs L2's 0.25).
+- `outlier_sentence_is_about_loss`. Before: "the L1-penalized fit's error more than doubles
+  with 10 % outliers" (could hardly fail; reproduced). Now discriminating: the L1 penalty is no
+  more robust than L2 (paired CI of the error ratios L1 − L2 not below 0; L2 at its best clean λ
+  on the grid) and the absolute loss (LAD-lasso at the pivotal λ = √(2 ln p/n)) is robust (ratio
+  CI below 2). Verdict: not reproduced at seed 0,
+  reproduced at seed 1 (a borderline rule): the L1 penalty's error ratio is slightly *below*
+  L2's, 9.7x [8.5, 10.8] vs 11.0x [9.8, 12.4] (L2 at λ = 0.01), paired −1.32 [−2.51, −0.13] at
+  seed 0; 9.0x vs 10.1x (L2 at λ = 0.03), −1.08 [−2.58, 0.42] at seed 1. The absolute loss's
+  ratio is 1.57 [1.35, 1.80] and 1.42 [1.31, 1.53]: the robustness is the loss's.
 
 Command:  python -m experiments.l1_vs_l2 --profile quick
 Expected: at λ ≈ 0.21, L1 zeroes ≈ 90 % of the weights and recovers all 10 informative
-inputs with few false positives; L2 leaves no exact zero at any λ while ‖w‖ falls smoothly;
-10 % outliers raise the L1-penalized fit's error ~10x. Logistic L1 at the scaled-lasso λ̂ is
-sparse and precise but misses about one informative input in seven (recorded deviation). In
-the MLP neither L1 form prunes a whole input, while both shrink the noise inputs' rows to
-≈ 0.2-0.3 of the signal rows' norm (L2: ≈ 0.8) (recorded deviation).
-Runtime: smoke ~75 compiled programs, ~45 s compiling cold; quick 56 s of CPU time (user +
-sys; 8 seeds; 4-8 minutes wall on 2 cores shared by many jobs; the three MLP
-penalties are most of it); full ~1 min on one H100 (64 seeds, not run).
+inputs with few false positives; L2 leaves no exact zero at any λ while ‖w‖ falls smoothly.
+10 % outliers multiply the error of both penalized squared-loss
+fits ≈ 10x (the L1 penalty's slightly less than L2's: recorded deviation), the absolute loss's
+≈ 1.5x. Logistic L1 is sparse and selective at the residual-scale λ but not at the
+cross-validated λ, which keeps 60 % of the weights (nuanced, recorded deviation). In the MLP,
+full-batch group L1 prunes most noise inputs and few signal inputs at λ = 0.03, where test accuracy
+is no lower than L2's; element-wise L1 prunes no whole input.
+Runtime: quick 88 s of CPU time (user + sys; 8 seeds, 121 compiled programs; 10 minutes wall
+on 2 cores shared by many jobs; the full-batch MLP is most of it); full (64 seeds, 4000
+examples, width 64) is meant for a GPU (not run).
 """
 
 from __future__ import annotations
@@ -55,8 +76,9 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from sklearn.linear_model import QuantileRegressor
 
-from phenomena import curves, data, losses, models, plots, rng, stats, train
+from phenomena import curves, data, losses, models, plots, rng, selection, stats, train
 from phenomena.config import check
 from phenomena.experiment import BaseConfig, ClaimBook, grid_fit, main
 from phenomena.models import MLPConfig
@@ -69,6 +91,7 @@ MLP_PENALTIES = ("L1", "group L1", "L2")  # the MLP's first layer also gets the 
 TARGETS = {"linear": "y", "linear with outliers": "y_outliers", "logistic": "y_logistic"}
 DATA_STREAM = 2  # datasets draw from their own key stream, apart from inits and batches
 OUTLIER_STREAM = 7  # the outliers' draws, folded into each run's data key
+CV_STREAM = 3  # each seed's cross-validation folds, apart from its dataset's draws
 MLP_PART = 1  # the MLP's seed keys (`rng.seed_keys`), apart from the regressions'
 GRID_DIGITS = 6  # a threshold joins the λ grid rounded to this many decimals
 FIRST_LAYER = PathMask("['hidden'][0]['kernel']")  # where the MLP's penalty acts
@@ -90,12 +113,16 @@ class Config(BaseConfig):
     # Logistic regression: lr below 1/L with L = λmax(XᵀX/n) / 4 ≈ 0.73.
     logistic_train: TrainConfig = TrainConfig(optimizer="sgd", lr=1.0, steps=2000, batch_size=0,
                                               eval_every=2000)  # logistic regression: full-batch GD
-    mlp_width: int = 64  # hidden units of the one-hidden-layer MLP on MNIST-1D
+    mlp_train_size: int = 500  # MNIST-1D training examples of the MLP (full batch: kept small for CPU)
+    mlp_width: int = 16  # hidden units of the one-hidden-layer MLP on MNIST-1D
     noise_inputs: int = 40  # N(0, 1) inputs appended to MNIST-1D's 40 signal inputs
-    mlp_strengths: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # penalty λ on the MLP's first layer (half-decade grid)
-    scale_iterations: int = 3  # scaled-lasso rounds that estimate the logistic residual scale for λ
-    mlp_train: TrainConfig = TrainConfig(optimizer="sgd", lr=0.1, steps=2000, batch_size=100,
-                                         eval_every=500)  # the MLP: minibatch SGD
+    mlp_strengths: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03)  # penalty λ on the MLP's first layer (half-decade grid)
+    cv_folds: int = 5  # folds of the cross-validation that picks the logistic λ
+    cv_strengths: tuple[float, ...] = (0.002, 0.0036, 0.0063, 0.011, 0.02, 0.036, 0.063, 0.11, 0.2)  # logistic λ grid searched by cross-validation (quarter-decade)
+    # Full-batch proximal gradient descent: with minibatches a zeroed row stays 0 only while its
+    # minibatch gradient is below √width·λ, so gradient noise, not the penalty, would set the zeros.
+    mlp_train: TrainConfig = TrainConfig(optimizer="sgd", lr=0.2, steps=2500, batch_size=0,
+                                         eval_every=500)  # the MLP: full-batch prox-GD to convergence
 
     def __post_init__(self):
         super().__post_init__()
@@ -108,7 +135,11 @@ class Config(BaseConfig):
         check(self.mlp_width > 0 and self.noise_inputs > 0, "mlp_width and noise_inputs must be positive")
         check(len(self.mlp_strengths) >= 1 and all(s > 0 for s in self.mlp_strengths),
               "mlp_strengths needs positive values")
-        check(self.scale_iterations >= 1, f"scale_iterations must be >= 1, got {self.scale_iterations}")
+        check(self.mlp_train_size > 0, f"mlp_train_size must be positive, got {self.mlp_train_size}")
+        check(self.cv_folds >= 2 and self.n // self.cv_folds >= 2,
+              f"cv_folds must be >= 2 and leave >= 2 examples per fold, got {self.cv_folds}")
+        check(len(self.cv_strengths) >= 2 and all(s > 0 for s in self.cv_strengths),
+              "cv_strengths needs at least two positive values")
 
     @property
     def universal_threshold(self) -> float:
@@ -117,9 +148,18 @@ class Config(BaseConfig):
 
     @property
     def logistic_threshold(self) -> float:
-        """½√(2 ln p / n): the same threshold for a residual of standard deviation ≤ ½ (the
-        scaled-lasso iteration's start)."""
-        return round(0.5 * self.unit_threshold, GRID_DIGITS)
+        """The universal threshold with the logistic model's residual scale in place of σ:
+        √E[p(1 − p)] √(2 ln p / n) (as on the grid)."""
+        return round(self.bernoulli_scale * self.unit_threshold, GRID_DIGITS)
+
+    @property
+    def bernoulli_scale(self) -> float:
+        """√E[p(1 − p)], the residual standard deviation of y ~ Bernoulli(p) at the true model,
+        p = Φ(x·w*/σ) (labels 1[x·w* + ε > 0]), from the setup alone: with s² = E‖w*‖²/σ²
+        (k weights of magnitude U(1, 2): E w² = 7/3), E[Φ(sZ)²] = ¼ + arcsin(ρ)/2π with
+        ρ = s²/(1 + s²), so E[p(1 − p)] = ¼ − arcsin(ρ)/2π."""
+        s2 = self.k * 7 / 3 / self.noise**2
+        return math.sqrt(0.25 - math.asin(s2 / (1 + s2)) / (2 * math.pi))
 
     @property
     def unit_threshold(self) -> float:
@@ -131,13 +171,16 @@ CONFIG = Config()
 PROFILES = {
     "smoke": {"seeds": 2, "p": 20, "k": 4, "strengths": (0.01, 0.3), "train.steps": 100,
               "train.eval_every": 100, "logistic_train.steps": 100,
-              "logistic_train.eval_every": 100, "mlp_width": 8, "noise_inputs": 8,
+              "logistic_train.eval_every": 100, "cv_folds": 2, "cv_strengths": (0.01, 0.1),
+              "mlp_train_size": 100, "mlp_width": 8, "noise_inputs": 8,
               "mlp_strengths": (1e-3,), "mlp_train.steps": 50, "mlp_train.eval_every": 50},
     "quick": {},
     "full": {"seeds": 64, "train.steps": 5000, "train.eval_every": 5000,
              "logistic_train.steps": 10000, "logistic_train.eval_every": 10000,
              "strengths": (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
-             "mlp_strengths": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1), "mlp_train.steps": 8000},
+             "mlp_train_size": 4000, "mlp_width": 64,
+             "mlp_strengths": (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1), "mlp_train.steps": 10000,
+             "mlp_train.eval_every": 1000},
 }
 
 
@@ -180,25 +223,30 @@ def _weights(model, _) -> dict:
 
 def _first_layer(model, splits) -> dict:
     """The evaluate hook of the MLP: per input, whether all its first-layer weights are 0, the
-    share that are and their norm; and the test accuracy."""
+    share that are and their norm; and the training and test loss and accuracy."""
     kernel = model.hidden[0].kernel[...]  # (inputs, width)
     zero = kernel == 0
     return {"input_pruned": jnp.all(zero, axis=-1).astype(jnp.float32),
             "zero_weights": jnp.mean(zero, axis=-1),
             "input_norm": jnp.linalg.norm(kernel, axis=-1),
-            **losses.classification_metrics(model, {"test": splits["test"]})}
+            **losses.classification_metrics(model, splits)}
 
 
-def _fit_regressions(config: Config, task: str, penalties, strengths) -> np.ndarray:
-    """Fitted weights (penalty, strength, seed, input); every strength sees the same datasets."""
+def _linear_model(config: Config, keys):
+    """A bias-free linear model of the p inputs, one per key."""
+    return models.mlps(config.p, 1, MLPConfig(depth=0, bias=False, init="lecun_normal"), keys)
+
+
+def _fit_regressions(config: Config, task: str, penalties, strengths, sets=None) -> np.ndarray:
+    """Fitted weights (penalty, strength, seed, input); every strength sees the same datasets
+    (`sets`, one per seed, by default the seeds' own: `_datasets`)."""
     settings = config.logistic_train if task == "logistic" else config.train
     loss = losses.binary_cross_entropy if task == "logistic" else losses.squared_error
-    sets = _datasets(config, rng.seed_keys(config.seed, config.seeds))
+    sets = _datasets(config, rng.seed_keys(config.seed, config.seeds)) if sets is None else sets
     targets = TARGETS[task]
 
     def fit_penalty(arm, keys, values):
-        linear = MLPConfig(depth=0, bias=False, init="lecun_normal")
-        graphdef, state = models.mlps(config.p, 1, linear, keys)
+        graphdef, state = _linear_model(config, keys)
         spec, hparams = _penalty(settings, arm["penalty"], values)
         return train.fit(graphdef, state, loss, _per_run({"x": sets["x"], "y": sets[targets]}, len(keys)),
                          settings, keys, hparams=hparams, optimizer=spec, data_axis=0,
@@ -209,65 +257,81 @@ def _fit_regressions(config: Config, task: str, penalties, strengths) -> np.ndar
     return grid.evals("weights")[..., -1, :]  # at the last evaluation
 
 
-def _logistic_fit_at(config: Config, sets: dict, penalty: str, strengths) -> np.ndarray:
-    """Fitted logistic-regression weights (seed, input), each seed at its own λ (`strengths`)."""
-    keys = rng.seed_keys(config.seed, config.seeds)  # grid_fit's keys: the same initializations
-    graphdef, state = models.mlps(config.p, 1, MLPConfig(depth=0, bias=False, init="lecun_normal"),
-                                  keys)
-    spec, hparams = _penalty(config.logistic_train, penalty, np.asarray(strengths, np.float32))
-    history = train.fit(graphdef, state, losses.binary_cross_entropy,
-                        {"x": sets["x"], "y": sets["y_logistic"]}, config.logistic_train, keys,
-                        hparams=hparams, optimizer=spec, data_axis=0, evaluate=_weights,
-                        name=f"{penalty}, logistic at the scaled λ")
-    return history.evals["weights"][:, -1]
+@functools.partial(jax.jit, static_argnums=0)
+def _cv_splits(config: Config, sets: dict, keys: jax.Array) -> tuple[dict, dict]:
+    """The cross-validation folds of every seed's logistic data: (train, held out), each
+    `{"x", "y_logistic"}` with axes (fold, seed, example, ...); a random partition per seed."""
+    size = config.n // config.cv_folds
+
+    def one(x, y, key):
+        order = jax.random.permutation(key, config.n)[:size * config.cv_folds]
+        folds = order.reshape(config.cv_folds, size)
+        rest = jnp.stack([jnp.concatenate([folds[:f], folds[f + 1:]]).ravel()
+                          for f in range(config.cv_folds)])
+        return ({"x": x[rest], "y_logistic": y[rest]}, {"x": x[folds], "y_logistic": y[folds]})
+
+    split = jax.vmap(one)(sets["x"], sets["y_logistic"], rng.run_stream(keys, CV_STREAM))
+    return jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), split)  # fold-major
 
 
-def residual_scale(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per seed, the root-mean-square residual y − σ(x·w) of a logistic fit on its own data."""
-    logits = np.einsum("snp,sp->sn", np.asarray(x, np.float64), np.asarray(weights, np.float64))
-    residual = np.asarray(y).reshape(logits.shape) - 1 / (1 + np.exp(-logits))
-    return np.sqrt(np.mean(residual**2, axis=-1))
+def held_out_cross_entropy(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean binary cross-entropy of logistic weights `(..., seed, input)` on held-out data
+    `x (seed, example, input)`, `y (seed, example[, 1])`: shape `(..., seed)`."""
+    logits = np.einsum("sni,...si->...sn", np.asarray(x, np.float64), np.asarray(weights, np.float64))
+    y = np.asarray(y, np.float64).reshape(logits.shape[-2:])
+    return np.mean(np.logaddexp(0.0, logits) - y * logits, axis=-1)
 
 
-def _scaled_logistic(config: Config, sets: dict):
-    """Scaled lasso (Sun & Zhang 2012) for the logistic fit: starting from λ₀ = ½√(2 ln p/n)
-    (the bound for a residual of standard deviation ½), refit L1 at λ_t and set λ_{t+1} =
-    σ̂_t √(2 ln p/n), σ̂_t the fit's RMS residual, per seed. Returns the λ path (round, seed)
-    and both penalties' weights at the last λ: {penalty: (seed, input)}."""
-    lam = np.full(config.seeds, config.logistic_threshold)
-    path = [lam]
-    for _ in range(config.scale_iterations):
-        weights = _logistic_fit_at(config, sets, "L1", lam)
-        lam = residual_scale(weights, sets["x"], sets["y_logistic"]) * config.unit_threshold
-        path.append(lam)
-    return np.stack(path), {p: _logistic_fit_at(config, sets, p, lam) for p in PENALTIES}
+def _cv_loss(config: Config, sets: dict) -> np.ndarray:
+    """k-fold cross-validated loss of logistic L1 at every `cv_strengths` λ: (λ, seed)."""
+    fitting, held_out = _cv_splits(config, sets, rng.seed_keys(config.seed, config.seeds))
+    fold_loss = []
+    for fold in range(config.cv_folds):
+        part = jax.tree.map(lambda a: a[fold], fitting)
+        weights = _fit_regressions(config, "logistic", ("L1",), list(config.cv_strengths), part)[0]
+        fold_loss.append(held_out_cross_entropy(weights, held_out["x"][fold],
+                                                held_out["y_logistic"][fold]))
+    return np.mean(fold_loss, axis=0)
+
+
+def _least_absolute_fits(config: Config, sets: dict) -> np.ndarray:
+    """Least-absolute-deviation regression with the L1 penalty (LAD-lasso, an exact linear
+    program: scikit-learn's median `QuantileRegressor`), minimizing mean|y − x·w| + λ‖w‖₁ at the
+    pivotal λ = √(2 ln p/n) (the score of the absolute loss, sign(ε)·x, has unit variance
+    whatever σ): weights (target, seed, input) for the clean and the outlier targets."""
+    # scikit-learn minimizes the pinball loss, ½|r| at the median: its alpha is λ / 2.
+    def fit(x, y):
+        model = QuantileRegressor(quantile=0.5, alpha=config.unit_threshold / 2,
+                                  fit_intercept=False, solver="highs")
+        return model.fit(np.asarray(x, np.float64), np.asarray(y, np.float64).ravel()).coef_
+
+    return np.asarray([[fit(x, y) for x, y in zip(sets["x"], sets[target])]
+                       for target in ("y", "y_outliers")])
 
 
 def run(config: Config) -> Results:
     """Fit both penalties over the λ grid (plus the thresholds), with and without outliers, as
-    logistic regression, and on the first layer of an MLP with noise inputs."""
+    logistic regression (and by cross-validation), and on the first layer of an MLP with noise
+    inputs; and the absolute loss with and without outliers."""
     strengths = sorted({*config.strengths, config.universal_threshold})
-    logistic_strengths = sorted({*config.strengths, config.logistic_threshold})
+    logistic_strengths = sorted({*config.strengths, *config.cv_strengths, config.logistic_threshold})
+    sets = _datasets(config, rng.seed_keys(config.seed, config.seeds))
     results = Results()
     results.add("weights", _fit_regressions(config, "linear", PENALTIES, strengths),
                 ("penalty", "strength", "seed", "input"), penalty=list(PENALTIES), strength=strengths)
-    w_true = _datasets(config, rng.seed_keys(config.seed, config.seeds))["w_true"]
-    results.add("true_weights", np.asarray(w_true), ("seed", "input"))
-    # The outlier fits run over the whole path only to reuse the clean L1 fits' compiled
-    # programs; the claim reads the universal threshold.
-    outliers = _fit_regressions(config, "linear with outliers", ("L1",), strengths)
-    results.add("weights_outliers", outliers[0, strengths.index(config.universal_threshold)],
-                ("seed", "input"))
+    results.add("true_weights", np.asarray(sets["w_true"]), ("seed", "input"))
+    results.add("weights_outliers", _fit_regressions(config, "linear with outliers", PENALTIES,
+                                                     strengths), ("penalty", "strength", "seed", "input"))
+    results.add("lad_weights", _least_absolute_fits(config, sets), ("lad_target", "seed", "input"),
+                lad_target=["clean", "outliers"])
     results.add("weights_logistic", _fit_regressions(config, "logistic", PENALTIES, logistic_strengths),
                 ("penalty", "logistic_strength", "seed", "input"), logistic_strength=logistic_strengths)
-    lambdas, scaled = _scaled_logistic(config, _datasets(config, rng.seed_keys(config.seed,
-                                                                               config.seeds)))
-    results.add("logistic_scaled_lambda", lambdas, ("scale_round", "seed"))
-    results.add("weights_logistic_scaled", np.stack([scaled[p] for p in PENALTIES]),
-                ("penalty", "seed", "input"))
+    results.add("cv_loss", _cv_loss(config, sets), ("cv_strength", "seed"),
+                cv_strength=list(config.cv_strengths))
 
     key = jax.random.fold_in(jax.random.key(config.seed), DATA_STREAM)  # one noisy set for all seeds
-    splits = data.append_noise_inputs(data.mnist1d_splits(), key, config.noise_inputs)
+    splits = data.append_noise_inputs(data.mnist1d_splits(train_size=config.mlp_train_size), key,
+                                      config.noise_inputs)
 
     def fit_mlp(arm, keys, values):
         graphdef, state = models.mlps(data.MNIST1D_LENGTH + config.noise_inputs,
@@ -286,6 +350,9 @@ def run(config: Config) -> Results:
     results.add("mlp_zero_weights", mlp.evals("zero_weights")[..., -1, :], (*arms, "mlp_input"))
     results.add("mlp_input_norm", mlp.evals("input_norm")[..., -1, :], (*arms, "mlp_input"))
     results.add("mlp_test_accuracy", curves.final(mlp.evals("test/accuracy")), arms)
+    # The whole training-loss curve: the figure and the convergence check read its flat end.
+    results.add("mlp_train_loss", mlp.evals("train/loss"), (*arms, "mlp_step"),
+                mlp_step=mlp.eval_steps)
     return results
 
 
@@ -344,50 +411,110 @@ def _(results: Results, config: Config):
                         norm_falls_monotonically=monotone)
 
 
+def _parameter_error(weights: np.ndarray, w_true: np.ndarray) -> np.ndarray:
+    """‖ŵ − w*‖ per run (last axis: inputs)."""
+    return np.linalg.norm(weights - w_true, axis=-1)
+
+
+def _outlier_ratio(clean: np.ndarray, outliers: np.ndarray, w_true: np.ndarray) -> np.ndarray:
+    """Per seed, the parameter error with outliers over the error without."""
+    return _parameter_error(outliers, w_true) / _parameter_error(clean, w_true)
+
+
 @claims.rule("outlier_sentence_is_about_loss", questions="Q60", post_hoc=True,
-             rule="a claim (the ledger lists it as descriptive, but this rule can fail): with 10 % "
-                  "outlying targets, the L1-penalized fit's parameter error ‖ŵ - w*‖ "
-                  "grows more than 2x (CI of the per-seed ratio above 2): the L1 penalty gives no "
-                  "robustness to outliers, so Q60's sentence concerns the L1 loss (see "
-                  "regression_losses)")
+             expected=stats.NOT_REPRODUCED,
+             deviation="Our own discriminating form of the ledger's descriptive entry, expected "
+             "'reproduced'. The absolute loss is robust (error ratio with / without 10 % outliers "
+             "1.57 [1.35, 1.80] at seed 0, 1.42 [1.31, 1.53] at seed 1), but the L1 penalty is "
+             "not less robust than L2: it is slightly more, 9.73x [8.49, 10.83] against L2's "
+             "11.05x [9.76, 12.36] at L2's best clean λ = 0.01, paired −1.32 [−2.51, −0.13] at "
+             "seed 0 (seed 1: −1.08 [−2.58, 0.42], reproduced). Both penalties multiply the error "
+             "about 10x, so Q60's robustness is the loss's, not the penalty's; the penalty-vs-"
+             "penalty part is borderline.",
+             rule="with 10 % outlying targets, the per-seed ratio of parameter errors ‖ŵ − w*‖ "
+                  "with / without outliers: under the L1 *penalty* (squared loss, λ = σ√(2 ln p/n)) "
+                  "it is not below the L2 penalty's (squared loss, at the grid λ with the smallest "
+                  "mean clean error): the paired CI of L1's ratio − L2's ratio does not lie below "
+                  "0; and under the L1 *loss* (least absolute deviations with the L1 penalty at the "
+                  "pivotal λ = √(2 ln p/n)) its CI lies below 2. Both: the penalty gives no "
+                  "robustness, the loss does, so Q60's sentence concerns the loss")
 def _(results: Results, config: Config):
     w_true = results["true_weights"]
-    clean = results.sel("weights", penalty="L1", strength=config.universal_threshold)
-    clean_error = np.linalg.norm(clean - w_true, axis=-1)
-    outlier_error = np.linalg.norm(results["weights_outliers"] - w_true, axis=-1)
-    ratio = stats.mean_ci(outlier_error / clean_error, bounds=(0, np.inf))
-    return stats.decide(ratio.above(2), "parameter error with / without 10 % outliers, L1 penalty",
-                        ratio, clean_error=stats.mean_ci(clean_error, bounds=(0, np.inf)),
-                        outlier_error=stats.mean_ci(outlier_error, bounds=(0, np.inf)))
+    lam = config.universal_threshold
+    l1 = _outlier_ratio(results.sel("weights", penalty="L1", strength=lam),
+                        results.sel("weights_outliers", penalty="L1", strength=lam), w_true)
+    l2_clean = results.sel("weights", penalty="L2")  # (strength, seed, input)
+    best = selection.best_by_mean(_parameter_error(l2_clean, w_true))
+    l2_lambda = results.coords["strength"][best]
+    l2 = _outlier_ratio(l2_clean[best], results.sel("weights_outliers", penalty="L2")[best], w_true)
+    lad = _outlier_ratio(*results["lad_weights"], w_true)
+    penalty_gap = stats.paired_diff_ci(l1, l2)
+    loss_ratio = stats.mean_ci(lad, bounds=(0, np.inf))
+    return stats.decide(
+        penalty_gap.high >= 0 and loss_ratio.below(2),
+        "error ratio with / without outliers, L1 penalty − L2 penalty (paired)", penalty_gap,
+        l1_penalty_ratio=stats.mean_ci(l1, bounds=(0, np.inf)),
+        l2_penalty_ratio=stats.mean_ci(l2, bounds=(0, np.inf)), l2_lambda=l2_lambda,
+        absolute_loss_ratio=loss_ratio,
+        absolute_loss_clean_error=stats.mean_ci(_parameter_error(results["lad_weights"][0], w_true),
+                                                bounds=(0, np.inf)),
+        l1_penalty_clean_error=stats.mean_ci(_parameter_error(
+            results.sel("weights", penalty="L1", strength=lam), w_true), bounds=(0, np.inf)))
 
 
-@claims.rule("logistic_l1_sparse_and_selective", post_hoc=True, expected=stats.NOT_REPRODUCED,
-             deviation="Our own claim, expected 'reproduced' from the lasso literature. With λ "
-             "calibrated from the data by the scaled lasso (3 rounds from λ₀ = 0.107: 0.095, "
-             "0.091, 0.089; RMS residual σ̂ = 0.41 [0.40, 0.42]) logistic L1 is sparse (91 % exact "
-             "zeros, L2 none) and precise (0.96) but still drops informative inputs: recall 0.86 "
-             "[0.80, 0.91] at seed 0. The RMS residual of a shrunken L1 fit stays near ½, so the "
-             "calibrated λ̂ ≈ 0.089 stays above the λ ≈ 0.03-0.06 where the path has recall 1.0 "
-             "with precision ≥ 0.5.",
-             rule="logistic regression, each seed at its scaled-lasso λ̂ = σ̂ √(2 ln p/n) (σ̂ the "
-                  "RMS residual y − σ(x·ŵ) of the L1 fit, iterated `scale_iterations` times from "
-                  "λ₀ = ½√(2 ln p/n)): L1's exact-zero share CI above 0.7, its recall CI above 0.9 "
-                  "and precision CI above 0.5; L2's exact-zero share (at the same λ̂) CI below 0.1")
-def _(results: Results, config: Config):
-    w_true = results["true_weights"]
-    weights = {p: results.sel("weights_logistic_scaled", penalty=p) for p in PENALTIES}
+def _cv_choice(results: Results) -> np.ndarray:
+    """Per seed, the index into `logistic_strength` of the λ with the smallest k-fold
+    cross-validated loss (the prediction-optimal λ; ties to the smaller λ)."""
+    chosen = np.asarray(results.coords["cv_strength"])[np.argmin(results["cv_loss"], axis=0)]
+    return np.asarray([results.coords["logistic_strength"].index(lam) for lam in chosen.tolist()])
+
+
+def _sparse_and_selective(results: Results, index: np.ndarray) -> dict:
+    """Logistic L1's exact-zero share, recall and precision, and L2's exact-zero share, each seed
+    at the λ `index` picks; `holds` when all four clear the thresholds."""
+    weights = {p: selection.per_seed(results.sel("weights_logistic", penalty=p), index)
+               for p in PENALTIES}
     zeros = {p: _share(np.mean(w == 0, axis=-1)) for p, w in weights.items()}
-    recall, precision = (_share(s) for s in support_scores(weights["L1"], w_true))
-    lambdas = results["logistic_scaled_lambda"]  # (round, seed)
+    recall, precision = (_share(s) for s in support_scores(weights["L1"], results["true_weights"]))
     holds = (zeros["L1"].above(0.7) and recall.above(0.9) and precision.above(0.5)
              and zeros["L2"].below(0.1))
-    return stats.decide(holds, "fraction of exact zeros, logistic L1 at the scaled λ̂", zeros["L1"],
-                        recall=recall, precision=precision, l2_zeros=zeros["L2"],
-                        scaled_lambda=stats.mean_ci(lambdas[-1], bounds=(0, np.inf)),
-                        residual_scale=stats.mean_ci(lambdas[-1] / config.unit_threshold,
-                                                     bounds=(0, 0.5)),
-                        mean_lambda_by_round=[float(np.mean(r)) for r in lambdas],
-                        l1_path=_logistic_path(results, w_true))
+    return {"holds": holds, "zeros": zeros["L1"], "recall": recall, "precision": precision,
+            "l2_zeros": zeros["L2"],
+            "lambda": stats.mean_ci(np.asarray(results.coords["logistic_strength"])[index],
+                                    bounds=(0, np.inf))}
+
+
+@claims.rule("logistic_l1_sparse_and_selective", post_hoc=True, expected=stats.NUANCED,
+             deviation="Our own claim, expected 'reproduced' from the lasso literature. At the λ "
+             "fixed from the setup's residual scale (√E[p(1 − p)] = 0.214, λ = 0.046) logistic L1 "
+             "is sparse and selective (seed 0: zeros 0.86 [0.84, 0.88], recall 1.00, precision "
+             "0.74 [0.65, 0.82]); at the λ chosen by 5-fold cross-validation (0.012, the "
+             "prediction-optimal λ) it keeps every informative input but so many uninformative "
+             "ones that precision (0.26 [0.23, 0.30]) and sparsity (0.61 [0.57, 0.65]) fail: "
+             "cross-validation over-selects (Meinshausen & Bühlmann 2006; Leng, Lin & Wahba 2006).",
+             rule="logistic regression on labels 1[x·w* + ε > 0], two choices of λ, each per seed: "
+                  "(a) the universal threshold with the residual scale of the true model in place "
+                  "of σ, √E[p(1 − p)] √(2 ln p/n) (from the setup, as the linear claims use the "
+                  "known σ); (b) the λ of `cv_strengths` with the smallest k-fold cross-validated "
+                  "cross-entropy of the L1 fit. A choice passes if L1's exact-zero share CI lies "
+                  "above 0.7, its recall CI above 0.9, its precision CI above 0.5, and L2's "
+                  "exact-zero share (same λ) CI below 0.1. Reproduced if both pass, nuanced if "
+                  "exactly one does, not reproduced if neither")
+def _(results: Results, config: Config):
+    strengths = results.coords["logistic_strength"]
+    fixed = np.full(len(results["true_weights"]), strengths.index(config.logistic_threshold))
+    by_choice = {"residual scale": _sparse_and_selective(results, fixed),
+                 "cross-validation": _sparse_and_selective(results, _cv_choice(results))}
+    passed = sum(c["holds"] for c in by_choice.values())
+    verdict = {2: stats.REPRODUCED, 1: stats.NUANCED, 0: stats.NOT_REPRODUCED}[passed]
+    at_scale = by_choice["residual scale"]
+    return stats.outcome(
+        verdict, f"fraction of exact zeros, logistic L1 at λ={config.logistic_threshold:.3g} "
+                 "(residual scale)", at_scale["zeros"],
+        residual_scale=config.bernoulli_scale,
+        **{f"{name}: {key}": value for name, choice in by_choice.items()
+           for key, value in choice.items()},
+        l1_path=_logistic_path(results, results["true_weights"]))
 
 
 def _logistic_path(results: Results, w_true: np.ndarray) -> dict:
@@ -417,46 +544,57 @@ def _norm_ratio(norms: np.ndarray) -> np.ndarray:
     return np.mean(norms[:, NOISE], -1) / np.mean(norms[:, SIGNAL], -1)
 
 
-@claims.rule("l1_prunes_noise_inputs", post_hoc=True, expected=stats.NOT_REPRODUCED,
-             deviation="Our own claim, expected 'reproduced' from the group-lasso literature. The "
-             "row-wise group L1 prox after every minibatch SGD step prunes no input at any λ of "
-             "1e-4 to 1e-2 (selectivity 0.00 [0, 0.02] at best): minibatch gradients kick each "
-             "zeroed row off 0 at the next step. It does shrink the noise inputs' rows far more "
-             "than the signal ones': their mean norm is 0.20 [0.20, 0.21] of the signal rows' at "
-             "λ = 0.003 (test accuracy 0.46), against 0.82 under L2 at the same λ and 0.28 under "
-             "element-wise L1 (seed 0). The selection shows in the norms, not in exact zeros.",
-             rule="MLP on MNIST-1D + 40 noise inputs, penalty on the first layer. Pruning an input "
-                  "is a group property, so the L1 penalty is the group lasso over each input's "
-                  "row of first-layer weights (row-wise soft-threshold after every SGD step): at "
-                  "some λ of the grid the per-seed difference (share of noise inputs pruned − "
-                  "share of signal inputs pruned) has its CI above 0.5, and L2 prunes no input at "
-                  "any λ. Element-wise L1 is measured alongside (zero-weight shares, row norms)")
+def _most_selective(strengths, selectivity: dict) -> float:
+    """The λ whose selectivity has the highest mean over seeds; among ties the largest λ (the
+    sparsest fit that is as selective)."""
+    return max(sorted(strengths, reverse=True), key=lambda lam: selectivity[lam].mean)
+
+
+@claims.rule("l1_prunes_noise_inputs", post_hoc=True,
+             rule="MLP on MNIST-1D + 40 noise inputs, penalty on the first layer, trained by "
+                  "full-batch proximal gradient descent to convergence (a minibatch gradient kicks "
+                  "a zeroed row off 0 whenever it exceeds √width·λ, so minibatches would let "
+                  "gradient noise set the zeros). Pruning an input is a group property, so the L1 "
+                  "penalty is the group lasso over each input's row of first-layer weights: at the "
+                  "λ of the grid with the highest mean selectivity (ties: the larger λ) the "
+                  "per-seed difference (share of noise inputs pruned − share of signal inputs "
+                  "pruned) has its CI above 0.5, and L2 prunes no input at any λ. Element-wise L1 "
+                  "is measured alongside; test accuracy is reported at every λ")
 def _(results: Results, config: Config):
     strengths = results.coords["mlp_strength"]
     pruned = results.sel("mlp_input_pruned", mlp_penalty="group L1")  # (strength, seed, input)
     selectivity = {lam: _selectivity(p) for lam, p in zip(strengths, pruned)}
-    best = max(selectivity, key=lambda lam: selectivity[lam].low)
+    best = _most_selective(strengths, selectivity)
     l2_pruned = float(np.nansum(results.sel("mlp_input_pruned", mlp_penalty="L2")))
 
     def by_strength(name, penalty, summary):
         return {f"λ={lam:g}": summary(v) for lam, v in zip(strengths, results.sel(
             name, mlp_penalty=penalty))}
 
+    def pruned_share(cols):
+        return lambda p: _share(np.mean(p[:, cols], -1))
+
     return stats.decide(
         selectivity[best].above(0.5) and l2_pruned == 0,
         f"share of noise minus share of signal inputs pruned, group L1 at λ={best:g}",
         selectivity[best], group_l1_selectivity_by_strength=selectivity,
+        group_l1_noise_pruned=by_strength("mlp_input_pruned", "group L1", pruned_share(NOISE)),
+        group_l1_signal_pruned=by_strength("mlp_input_pruned", "group L1", pruned_share(SIGNAL)),
         l1_selectivity_by_strength=by_strength("mlp_input_pruned", "L1", _selectivity),
         l2_pruned_inputs=l2_pruned,
         noise_over_signal_row_norm={p: by_strength("mlp_input_norm", p, lambda n: stats.mean_ci(
             _norm_ratio(n), bounds=(0, np.inf))) for p in MLP_PENALTIES},
-        l1_zero_weight_share={f"{part} λ={lam:g}": _share(np.nanmean(z[:, cols], -1))
-                              for lam, z in zip(strengths, results.sel("mlp_zero_weights",
-                                                                       mlp_penalty="L1"))
-                              for part, cols in (("signal", SIGNAL), ("noise", NOISE))},
-        test_accuracy={f"{p} λ={lam:g}": _share(results.sel("mlp_test_accuracy", mlp_penalty=p,
-                                                            mlp_strength=lam))
-                       for p in MLP_PENALTIES for lam in strengths})
+        test_accuracy={p: by_strength("mlp_test_accuracy", p, _share) for p in MLP_PENALTIES},
+        final_train_loss={p: by_strength("mlp_train_loss", p, lambda c: stats.mean_ci(
+            curves.final(c), bounds=(0, np.inf))) for p in MLP_PENALTIES},
+        train_loss_change_last_interval={p: by_strength("mlp_train_loss", p, _last_change)
+                                         for p in MLP_PENALTIES})
+
+
+def _last_change(curve: np.ndarray) -> stats.Interval:
+    """Per seed, the training loss's change over the last evaluation interval, relative to its
+    final value (near 0 once converged)."""
+    return stats.mean_ci((curve[:, -1] - curve[:, -2]) / curve[:, -1])
 
 
 def plot(results: Results, config: Config) -> dict:
@@ -511,8 +649,8 @@ def plot(results: Results, config: Config) -> dict:
                marker="o", linestyle=":")
     plots.band(ax, log_strengths, log_precision.T, label="L1 precision, logistic",
                color=plots.PALETTE[2], marker="s", linestyle="-.")
-    ax.axvline(float(np.mean(results["logistic_scaled_lambda"][-1])), color=plots.PALETTE[2],
-               linestyle="--", linewidth=1)  # the scaled-lasso λ̂ (mean over seeds)
+    ax.axvline(config.logistic_threshold, color=plots.PALETTE[2], linestyle="--",
+               linewidth=1)  # the logistic claim's λ from the residual scale
     _, l2_precision = support_scores(results.sel("weights", penalty="L2"), w_true[None])
     plots.band(ax, strengths, l2_precision.T, label="L2 precision", color=plots.PALETTE[1],
                marker="s", linestyle="--")
@@ -529,12 +667,27 @@ def plot(results: Results, config: Config) -> dict:
 
 
 def _plot_mlp(results: Results):
-    """Shares of first-layer input rows removed (signal and noise) along λ for each penalty, and
-    per input at group L1's most selective λ."""
+    """Group L1's pruned shares and test accuracy along λ; the noise/signal row-norm ratio of
+    each penalty; and per input at group L1's most selective λ."""
     n_signal = data.MNIST1D_LENGTH
     strengths = np.asarray(results.coords["mlp_strength"])
-    fig, axes = plots.figure(ncols=2, width=5.0)
+    group = results.sel("mlp_input_pruned", mlp_penalty="group L1")  # (strength, seed, input)
+    fig, axes = plots.figure(ncols=3, width=4.4)
     ax = axes[0, 0]
+    for values, label, color, style in (
+            (np.mean(group[..., NOISE], -1), "noise inputs pruned", plots.PALETTE[3], "-"),
+            (np.mean(group[..., SIGNAL], -1), "signal inputs pruned", plots.PALETTE[0], "-"),
+            (results.sel("mlp_test_accuracy", mlp_penalty="group L1"), "test accuracy, group L1",
+             "black", "--"),
+            (results.sel("mlp_test_accuracy", mlp_penalty="L2"), "test accuracy, L2", "grey", ":")):
+        plots.band(ax, strengths, values.T, label=label, color=color, marker="o", linestyle=style)
+    ax.set_xscale("log")
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_xlabel("first-layer penalty strength λ")
+    ax.set_ylabel("share")
+    ax.set_title("group L1: inputs removed, accuracy kept?")
+    plots.legend_outside(ax)
+    ax = axes[0, 1]
     for i, penalty in enumerate(MLP_PENALTIES):
         norms = results.sel("mlp_input_norm", mlp_penalty=penalty)  # (strength, seed, input)
         ratio = np.stack([_norm_ratio(n) for n in norms], axis=1)  # (seed, strength)
@@ -546,10 +699,10 @@ def _plot_mlp(results: Results):
     ax.set_ylabel("noise-input / signal-input row norm")
     ax.set_title("how much the noise inputs keep")
     plots.legend_outside(ax)
-    ax = axes[0, 1]
-    group = results.sel("mlp_input_pruned", mlp_penalty="group L1")
-    selectivity = [_selectivity(p).mean for p in group]
-    best = int(np.nanargmax(selectivity))
+    ax = axes[0, 2]
+    selectivity = {lam: _selectivity(p) for lam, p in zip(strengths.tolist(), group)}
+    best_lambda = _most_selective(strengths.tolist(), selectivity)
+    best = strengths.tolist().index(best_lambda)
     norms = np.nanmean(results.sel("mlp_input_norm", mlp_penalty="group L1")[best], axis=0)
     pruned = np.nanmean(group[best], axis=0)
     colors = [plots.PALETTE[0]] * n_signal + [plots.PALETTE[3]] * (len(norms) - n_signal)
@@ -562,22 +715,20 @@ def _plot_mlp(results: Results):
     ax.axvline(n_signal - 0.5, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel(f"input (0-{n_signal - 1} MNIST-1D signal, {n_signal}-{len(norms) - 1} noise)")
     ax.set_ylabel("first-layer row norm")
-    ax.set_title(f"group L1 at λ = {strengths[best]:g}, per input")
+    ax.set_title(f"group L1 at λ = {best_lambda:g}, per input")
     handles = ax.get_legend_handles_labels()
     extra = ax2.get_legend_handles_labels()
     ax.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper center",
               bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize="small")
-    selective = _selectivity(group[best]).above(0.5)
-    element_prunes = bool(np.any(results.sel("mlp_input_pruned", mlp_penalty="L1")))
-    ratios = {p: np.nanmean([_norm_ratio(n) for n in results.sel("mlp_input_norm", mlp_penalty=p)],
-                            axis=1) for p in ("group L1", "L2")}  # (strength,) each
-    lowest = int(np.nanargmin(ratios["group L1"]))
-    shrinks = ratios["group L1"][lowest] < 0.5 * ratios["L2"][lowest]
-    plots.title(fig, "On an MLP's first layer, group L1 "
-                + ("shrinks the noise inputs' weights far more than L2" if shrinks
-                   else "does not shrink the noise inputs' weights much more than L2")
-                + (" and removes them" if selective else ", but removes no input exactly")
-                + ("" if element_prunes else "; nor does element-wise L1"))
+    selective = selectivity[best_lambda].above(0.5)
+    accuracy = {p: float(np.nanmean(results.sel("mlp_test_accuracy", mlp_penalty=p)[best]))
+                for p in ("group L1", "L2")}
+    plots.title(fig, "Full-batch group L1 on an MLP's first layer "
+                + ("removes the noise inputs and few signal inputs" if selective
+                   else "does not remove the noise inputs selectively")
+                + f" (at λ = {best_lambda:g}, test accuracy "
+                + ("near" if accuracy["group L1"] >= accuracy["L2"] - 0.05 else "below")
+                + " L2's)")
     return fig
 
 

@@ -445,15 +445,19 @@ def _(results: Results, config: Config):
 def regularization_choice(results: Results, net: str) -> tuple[float, bool]:
     """A net's rate for the regularization test, and whether it fits there.
 
-    Among the rates at which every seed fits its training subset (final train accuracy >=
-    FITS_ABOVE), the one with the best mean validation accuracy; if there is none, the rate
-    with the best mean train accuracy (then the nets are not compared at matched fit).
+    Among the rates at which the nets fit their training subsets (no seed diverged, mean final
+    train accuracy over seeds >= FITS_ABOVE), the one with the best mean validation accuracy;
+    if there is none, the rate with the best mean train accuracy (then the nets are not
+    compared at matched fit). The mean, not the worst seed: an independent review found that
+    one seed at 3 errors of 200 (0.985, BN's accuracy read in evaluation mode) ruled out each
+    of BN's good rates in turn, so one example decided the rate and flipped the statistic.
     """
     lrs = results.coords["reg_lr"]
     train_acc = results.sel("reg_train_accuracy", net=net)  # (lr, seed); NaN if diverged
     val_acc = results.sel("reg_val_accuracy", net=net)
-    fits = np.all(train_acc >= FITS_ABOVE, axis=-1)  # False where a seed diverged (NaN)
     with np.errstate(invalid="ignore"):
+        # False where a seed diverged (NaN): a diverged rate never counts as fitting.
+        fits = np.all(np.isfinite(train_acc), axis=-1) & (np.mean(train_acc, axis=-1) >= FITS_ABOVE)
         score = np.where(fits, np.nanmean(val_acc, axis=-1), -np.inf)
         if not fits.any():
             score = np.where(np.isfinite(train_acc).any(axis=-1), np.nanmean(train_acc, axis=-1), -np.inf)

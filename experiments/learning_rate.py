@@ -62,8 +62,9 @@ recorded deviation from the ledger's reproduced). The smallest rate barely moves
 the budget (2.66 after 1000 steps from 2.92); at 10 every run blows up within a dozen steps;
 warmup + cosine at its best peak (1.0) ends ~0.25 nats below the constant rate at its best
 (0.316) after 1000 steps, and level with it (~0.0014 nats) after 8000.
-Runtime: smoke ~19 s of CPU time; quick ~88 s of CPU time on 2 cores (measured ~440 s wall
-under a load of ~35; 8 seeds, 176 runs of 1000 steps and 48 of 8000); full: 32 seeds, 8000
+Runtime: smoke ~19 s of CPU time; quick 78-88 s of CPU time on 2 cores (107 s wall on a
+lightly loaded machine, ~440 s under a load of ~35; 8 seeds, 176 runs of 1000 steps and 48 of
+8000); full: 32 seeds, 8000
 steps, 21 rates (quarter decades), width 128, converged phase 32000 steps, for a GPU.
 """
 

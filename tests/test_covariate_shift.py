@@ -148,10 +148,10 @@ def test_gradient_shift_by_hand_on_a_plain_net():
         h = jax.nn.relu(batch["x"] @ k1 + b1[None])
         h = jax.nn.relu(h @ k2 + b2[None])
         h = jax.nn.relu(h @ k3 + b3[None])
-        logits = h @ model.head.kernel.value + model.head.bias.value[None]
+        logits = h @ model.head.kernel[...] + model.head.bias[...][None]
         return optax.softmax_cross_entropy_with_integer_labels(logits, batch["y"]).mean()
 
-    params = [(layer.kernel.value, layer.bias.value) for layer in model.hidden]
+    params = [(layer.kernel[...], layer.bias[...]) for layer in model.hidden]
     grads = jax.grad(loss_of)(params)
     # Layer 3: layers 1 and 2 take their step first.
     stepped = [(k - lr * gk, b - lr * gb) for (k, b), (gk, gb) in zip(params[:2], grads[:2])]

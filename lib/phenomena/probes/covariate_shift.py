@@ -176,8 +176,8 @@ def gradient_shift(model, batch, learning_rate) -> dict[str, jax.Array]:
     after_all = jax.vmap(lambda i: grad_of(stepped(i)))(shifted)  # one gradient per i, vmapped
     relative, absolute, cosine = [], [], []
     for row, i in enumerate(range(1, depth)):
-        before = grads["hidden"][i]["kernel"].value
-        after = after_all["hidden"][i]["kernel"].value[row]
+        before = grads["hidden"][i]["kernel"][...]
+        after = after_all["hidden"][i]["kernel"][...][row]
         change = jnp.linalg.norm(after - before)
         norm_before, norm_after = jnp.linalg.norm(before), jnp.linalg.norm(after)
         absolute.append(change)

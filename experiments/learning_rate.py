@@ -94,7 +94,6 @@ SHOWN_STEPS = 100  # the blow-up happens within the first steps: the figure show
 # The converged phase retrains each schedule at its grid best and its half-decade neighbours,
 # as offsets in decades from that best (a best at the grid's edge still gets both neighbours).
 NEIGHBOURS = (-0.5, 0.0, 0.5)
-LAST_QUARTER = 0.75  # convergence is read from the loss change over the last quarter of steps
 
 
 def half_decades(low_exponent: float, high_exponent: float, per_decade: int = 2) -> tuple[float, ...]:
@@ -326,15 +325,6 @@ def _rates_chosen(results: Results, schedule: str, phase: str = GRID) -> list[fl
     return [rates[i] for i in chosen_rates(results, schedule, phase)]
 
 
-def last_quarter_drop(steps, curve) -> np.ndarray:
-    """How far a loss still fell over the last quarter of the steps, relative to where it
-    ended: `(loss at 3/4 - final) / final` along the last axis (0: flat, 1: it halved)."""
-    steps = np.asarray(steps)
-    at = np.flatnonzero(steps <= LAST_QUARTER * steps[-1])[-1]  # the last evaluation by 3/4
-    curve = np.asarray(curve)
-    return (curve[..., at] - curve[..., -1]) / curve[..., -1]
-
-
 def _blew_up(results: Results) -> np.ndarray:
     """Per seed at the largest constant rate: non-finite, or a step loss ≥ 100× the initial."""
     initial = results.sel("train_loss", schedule="constant")[-1, :, 0]
@@ -395,7 +385,7 @@ def _comparison(results: Results, phase: str) -> tuple[stats.Interval, dict]:
         "lower_loss_by": gain,
         "final_loss": {s: stats.mean_ci(v, bounds=NON_NEGATIVE) for s, v in final.items()},
         "last_quarter_drop_relative_to_final": {
-            s: stats.mean_ci(last_quarter_drop(steps, c), bounds=NON_NEGATIVE) for s, c in curve.items()},
+            s: stats.mean_ci(curves.last_quarter_drop(steps, c, relative=True), bounds=NON_NEGATIVE) for s, c in curve.items()},
         "test_accuracy": {s: stats.mean_ci(_at_chosen(results, s, _accuracy(results, s, phase), phase),
                                            bounds=(0, 1)) for s in SCHEDULES},
         "rates_per_seed": {s: _rates_chosen(results, s, phase) for s in SCHEDULES},

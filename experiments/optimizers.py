@@ -354,12 +354,6 @@ def _grid_point_width(final_loss: np.ndarray, lrs, margin: float) -> np.ndarray:
     return _usable(final_loss, margin).sum(axis=0) * spacing
 
 
-def _late_improvement(curve: np.ndarray) -> float:
-    """How much the mean (seed, eval) curve still fell over the last quarter of the budget."""
-    mean = np.nanmean(curve, axis=0)
-    return float(mean[(3 * (len(mean) - 1)) // 4] - mean[-1])
-
-
 def _best_lr_index(final_loss: np.ndarray) -> int:
     """The grid LR with the lowest mean final loss (a diverged seed makes an LR lose)."""
     mean = np.mean(np.where(np.isfinite(final_loss), final_loss, np.inf), axis=-1)
@@ -447,7 +441,8 @@ def _(results: Results, config: Config):
         best_lr={n: lrs[best[n]] for n in widths},
         # The budget is fair when the best LR's loss no longer falls: far less than the margin.
         late_improvement_at_best_lr={
-            n: _late_improvement(results.sel("net_loss", net_optimizer=n)[best[n]])
+            n: float(np.nanmean(curves.last_quarter_drop(
+                results.coords["eval_step"], results.sel("net_loss", net_optimizer=n)[best[n]])))
             for n in widths},
         margin=config.usable_margin)
 

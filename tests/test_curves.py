@@ -147,3 +147,12 @@ def test_span_below_keeps_leading_axes_and_broadcasts_the_threshold():
     values = np.array([[[4.0, 0.0, 4.0]], [[4.0, 0.0, 4.0]]])  # (2, 1, 3)
     spans = curves.span_below([0.0, 0.5, 1.0], values, np.array([[1.0], [2.0]]))
     np.testing.assert_allclose(spans, [[0.25], [0.5]])
+
+
+def test_last_quarter_drop_reads_the_last_evaluation_by_three_quarters_of_the_steps():
+    # Evaluations at 0, 700, 800 and 1000 steps: 3/4 is 750, so the drop is from 700's 0.6.
+    assert curves.last_quarter_drop([0, 700, 800, 1000], [2.9, 0.6, 0.5, 0.4]) == pytest.approx(0.2)
+    assert curves.last_quarter_drop([0, 700, 800, 1000], [2.9, 0.6, 0.5, 0.4],
+                                    relative=True) == pytest.approx(0.5)
+    per_seed = np.array([[3.0, 2.0, 1.0, 0.6, 0.5], [3.0, 2.0, 1.0, 0.4, 0.3]])  # (seed, eval)
+    assert curves.last_quarter_drop([0, 100, 200, 300, 400], per_seed) == pytest.approx([0.1, 0.1])

@@ -158,12 +158,6 @@ def test_the_converged_budget_reports_test_accuracy_and_how_far_the_loss_still_f
     assert drop.mean == pytest.approx(STILL_FALLING - 1)
 
 
-def test_last_quarter_drop_reads_the_last_evaluation_by_three_quarters_of_the_steps():
-    # Evaluations at 0, 700, 800 and 1000 steps: 3/4 is 750, so the drop is from 700's 0.6.
-    assert lr.last_quarter_drop([0, 700, 800, 1000], [2.9, 0.6, 0.5, 0.4]) == pytest.approx(0.5)
-    assert lr.last_quarter_drop([0, 50, 100], np.array([[1.0, 0.2, 0.2]])) == pytest.approx([0.0])
-
-
 def test_a_rate_where_a_seed_diverged_is_never_chosen():
     # Warmup + cosine would be best at 1.0, but there its runs went non-finite.
     results = _results(largest_diverged=True, scheduled=LOWER_AFTER_1000)

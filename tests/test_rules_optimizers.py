@@ -171,11 +171,6 @@ def test_a_high_loss_counts_when_it_is_near_the_optimizers_own_best():
     assert outcome.interval.mean == pytest.approx(2 + (1.9 + MARGIN - 2.0) - CROSSING)
 
 
-def test_late_improvement_reads_the_last_quarter_of_the_mean_curve():
-    curve = np.array([[3.0, 2.0, 1.0, 0.6, 0.5], [3.0, 2.0, 1.0, 0.4, 0.3]])  # (seed, eval)
-    assert opt._late_improvement(curve) == pytest.approx(0.1)
-
-
 def test_a_grid_coarser_than_half_a_decade_is_refused():
     with pytest.raises(ConfigError, match="half a decade"):
         resolve_config(opt, "quick", overrides={"net_lrs": "0.001,0.01,0.1"})

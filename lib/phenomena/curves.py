@@ -216,3 +216,14 @@ def span_below(x: Sequence[float], values: np.ndarray, threshold) -> np.ndarray:
                          (t - np.minimum(left, right)) / np.abs(right - left))
     inside = np.where(left_in & right_in, 1.0, np.where(left_in ^ right_in, share, 0.0))
     return np.sum(inside * dx, axis=-1)
+
+
+def last_quarter_drop(steps: Sequence[float], curve, relative: bool = False) -> np.ndarray:
+    """How far a loss still fell over the last quarter of the steps (a convergence reading):
+    the value at the last evaluation by 3/4 of the final step minus the final value, along
+    the last axis; with `relative`, divided by the final value (0: flat, 1: it halved)."""
+    steps = np.asarray(steps)
+    at = np.flatnonzero(steps <= 0.75 * steps[-1])[-1]
+    curve = np.asarray(curve, np.float64)
+    drop = curve[..., at] - curve[..., -1]
+    return drop / curve[..., -1] if relative else drop

@@ -68,7 +68,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from phenomena import curves, data, losses, models, plots, stats, surfaces, train
+from phenomena import curves, data, losses, models, plots, selection, stats, surfaces, train
 from phenomena.config import check
 from phenomena.experiment import BaseConfig, ClaimBook, grid_fit, main
 from phenomena.models import MLPConfig
@@ -356,8 +356,7 @@ def _grid_point_width(final_loss: np.ndarray, lrs, margin: float) -> np.ndarray:
 
 def _best_lr_index(final_loss: np.ndarray) -> int:
     """The grid LR with the lowest mean final loss (a diverged seed makes an LR lose)."""
-    mean = np.mean(np.where(np.isfinite(final_loss), final_loss, np.inf), axis=-1)
-    return int(np.argmin(mean))
+    return selection.best_by_mean(final_loss, excluded=~np.isfinite(final_loss))
 
 
 def _final_net_loss(results: Results) -> dict[str, np.ndarray]:

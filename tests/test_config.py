@@ -82,3 +82,10 @@ def test_every_experiment_follows_the_kit(name):
     unexplained = [key for key, _, _, meaning in describe(module.CONFIG)
                    if not meaning and key not in ignored]
     assert unexplained == []
+
+
+def test_class_constants_are_not_config_keys():
+    from experiments.batch_size import Config as BatchSizeConfig
+    with pytest.raises(ConfigError, match="unknown config key 'IGNORED_KEYS'") as error:
+        apply_overrides(BatchSizeConfig(), {"IGNORED_KEYS": "1"})
+    assert "IGNORED_KEYS" not in str(error.value).split("valid here")[1]

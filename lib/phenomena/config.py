@@ -28,7 +28,9 @@ def check(condition: bool, message: str) -> None:
 
 
 def _field_types(cls) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The types of `cls`'s dataclass fields (class constants such as `IGNORED_KEYS` are not keys)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def _parse_scalar(text: str, kind: type, key: str):

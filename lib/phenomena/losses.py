@@ -1,12 +1,14 @@
 """Losses and evaluation metrics, each `loss(model, batch, *, train, key) -> (loss, aux)`.
 
 The arithmetic comes from Optax (`softmax_cross_entropy_with_integer_labels`,
-`sigmoid_binary_cross_entropy`); these wrappers only call the model and name what is logged.
+`sigmoid_binary_cross_entropy`, `l2_loss`, `huber_loss`; the absolute error is the one addition);
+these wrappers only call the model and name what is logged.
 `aux` holds scalars that `train.fit` records at every step.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Mapping
 
 import jax
@@ -26,6 +28,46 @@ def squared_error(model, batch, *, train: bool = False, key=None):
     """Half the mean squared error of a regressor on `batch = {"x", "y"}` (y of shape (n, out))."""
     prediction, _ = model(batch["x"], train=train, key=key)
     return 0.5 * jnp.mean(jnp.sum((prediction - batch["y"]) ** 2, axis=-1)), {}
+
+
+def absolute_error(predictions, targets):
+    """Elementwise |predictions − targets| (the L1 loss; Optax has `l2_loss` and `huber_loss`
+    but no absolute error, so this is the one regression loss the suite adds)."""
+    return jnp.abs(predictions - targets)
+
+
+def _mean_over_examples(elementwise, model, batch, train, key):
+    """Mean over examples of the per-example loss summed over outputs (y of shape (n, out))."""
+    prediction, _ = model(batch["x"], train=train, key=key)
+    return jnp.mean(jnp.sum(elementwise(prediction, batch["y"]), axis=-1))
+
+
+def l2_error(model, batch, *, train: bool = False, key=None):
+    """Mean of Optax's `l2_loss`, ½(prediction − y)², on `batch = {"x", "y"}`: half the MSE."""
+    return _mean_over_examples(optax.l2_loss, model, batch, train, key), {}
+
+
+def mean_absolute_error(model, batch, *, train: bool = False, key=None):
+    """Mean absolute error |prediction − y| on `batch = {"x", "y"}` (the L1 loss)."""
+    return _mean_over_examples(absolute_error, model, batch, train, key), {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Huber:
+    """Mean of Optax's `huber_loss` with threshold `delta`, as a loss `(model, batch) -> (loss, aux)`.
+
+    Quadratic, ½r², for residuals |r| ≤ δ and linear, δ(|r| − ½δ), beyond. A frozen dataclass
+    rather than a closure, so two `Huber(1.0)` compare equal and `train.fit` reuses one compiled
+    program for them.
+    """
+
+    delta: float = 1.0  # where the loss turns from quadratic to linear
+
+    def __call__(self, model, batch, *, train: bool = False, key=None):
+        def elementwise(prediction, target):
+            return optax.huber_loss(prediction, target, delta=self.delta)
+
+        return _mean_over_examples(elementwise, model, batch, train, key), {}
 
 
 def binary_cross_entropy(model, batch, *, train: bool = False, key=None):

@@ -51,7 +51,8 @@ def test_panels_draw_one_axes_per_cell_with_regions_and_points():
     fig = boundaries.panels(p, (0.0, 1.0, 0.0, 1.0), x, np.array([0, 1]),
                             row_labels=["depth 1", "depth 2"], col_labels=["a", "b", "c"])
     axes = fig.axes
-    assert len(axes) == 6
+    assert len(axes) == 7  # six panels and the shared colour bar
+    assert axes[6].get_ylabel() == "P(class 1)"
     assert axes[0].get_ylabel() == "depth 1" and axes[5].get_xlabel() == "c"
-    assert len(axes[0].collections) >= 3  # two filled regions' contour set, the contour, points
+    assert len(axes[0].collections) >= 3  # filled bands, the 0.5 contour, the points
     assert [t.get_text() for t in axes[2].get_legend().get_texts()] == ["class 0", "class 1"]

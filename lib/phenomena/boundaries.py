@@ -20,6 +20,8 @@ from phenomena import plots
 from phenomena.experiment import map_runs
 
 CLASS_COLORS = ("#1b6ca8", "#d1495b")  # class 0, class 1 (points and regions alike)
+REGION_LEVELS = np.linspace(0.0, 1.0, 11)  # P(class 1) bands: the shade shows the confidence
+REGION_CMAP = "RdBu_r"  # blue where class 0 is likely, red where class 1 is, white at 0.5
 
 
 def extent(x, margin: float = 0.15) -> tuple[float, float, float, float]:
@@ -59,13 +61,15 @@ def class_one_probability(graphdef, states, span: Sequence[float], size: int) ->
 def draw(ax, span: Sequence[float], probability: np.ndarray, x=None, y=None,
          title: str | None = None, point_size: float = 10.0) -> None:
     """One classifier's decision regions on `ax`: P(class 1) on the grid (`(size, size)`, rows
-    along y) as two filled regions split at 0.5, the 0.5 contour, and the points `x` (n, 2)
-    coloured by their label `y`."""
+    along y) filled in bands of 0.1 (blue for class 0, red for class 1, white where the model
+    is undecided), the 0.5 contour (the boundary), and the points `x` (n, 2) coloured by their
+    label `y`. Returns the filled contour set (for a colour bar)."""
     probability = np.asarray(probability, np.float64)
     size = probability.shape[0]
     xs = np.linspace(span[0], span[1], size)
     ys = np.linspace(span[2], span[3], size)
-    ax.contourf(xs, ys, probability, levels=[0.0, 0.5, 1.0], colors=CLASS_COLORS, alpha=0.25)
+    regions = ax.contourf(xs, ys, probability, levels=REGION_LEVELS, cmap=REGION_CMAP,
+                          vmin=0.0, vmax=1.0, alpha=0.45)
     if probability.min() < 0.5 < probability.max():
         ax.contour(xs, ys, probability, levels=[0.5], colors="k", linewidths=1.0)
     if x is not None:
@@ -82,6 +86,19 @@ def draw(ax, span: Sequence[float], probability: np.ndarray, x=None, y=None,
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=9)
+    return regions
+
+
+def colorbar(fig, regions, axes) -> None:
+    """One colour bar for every panel: what the shades of `draw` mean."""
+    fig.colorbar(regions, ax=axes, shrink=0.6, label="P(class 1)", ticks=[0, 0.5, 1])
+
+
+def legend_panel(ax, source_ax) -> None:
+    """Use the spare axes `ax` for the class legend of the points drawn on `source_ax`."""
+    handles, labels = source_ax.get_legend_handles_labels()
+    ax.set_axis_off()
+    ax.legend(handles, labels, loc="center left")
 
 
 def panels(probabilities: np.ndarray, span: Sequence[float], x=None, y=None,
@@ -102,7 +119,7 @@ def panels(probabilities: np.ndarray, span: Sequence[float], x=None, y=None,
         for c in range(cols):
             ax = axes[r, c]
             points = (x[r][c], y[r][c]) if per_cell else (x, y)
-            draw(ax, span, probabilities[r, c], *points,
+            regions = draw(ax, span, probabilities[r, c], *points,
                  title=titles[r][c] if titles is not None else None, point_size=6.0)
             if c == 0 and row_labels:
                 ax.set_ylabel(row_labels[r])
@@ -110,4 +127,5 @@ def panels(probabilities: np.ndarray, span: Sequence[float], x=None, y=None,
                 ax.set_xlabel(col_labels[c])
     if x is not None:
         plots.legend_outside(axes[0, -1], markerscale=1.5)
+    colorbar(fig, regions, axes)
     return fig

@@ -11,8 +11,16 @@ He fan-in). Capacity is each cell's parameter count. The grid of P(class 1) over
 evaluated for seed 0 of every cell inside one program per depth.
 
 Command:  python -m experiments.decision_boundaries --profile quick
-Expected: (measured below)
-Runtime: (measured below)
+Expected (quick, 8 seeds; seed 0 / seed 1): Spearman ρ(parameters, mean test accuracy) over
+the 15 cells 0.96 [0.92, 0.97] / 0.93 [0.87, 0.97] (per-seed ρ 0.89 [0.86, 0.93] / 0.86
+[0.81, 0.90]): reproduced. Width 2 stays near 57-61 % at every depth, width 32 reaches
+92-95 %; depth 2-3 at width 8 (~92 %) beats depth 1 at width 8 (~81 %). Convergence: over the
+last quarter the mean training loss of every cell falls by at most 0.022 (depth 1, width 16,
+still creeping; its test accuracy moves < 1 point); the padded units stay exactly zero.
+(A first run with 12 seeds gave ρ = 0.96 [0.93, 0.98]; the seeds were cut to 8 for time.)
+Runtime: smoke ~20 s CPU (compilation); quick 29 s CPU (user+sys) warm, ~58 s with a cold
+compile cache, on 2 shared CPU cores; full (32 seeds, 7 widths x 5 depths, 1000/5000 points,
+20000 steps) is for one GPU and was not run.
 """
 
 from __future__ import annotations

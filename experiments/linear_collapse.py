@@ -10,9 +10,23 @@ as the reference. Check: every trained deep linear net is collapsed to the singl
 of its layers (the product of its kernels, the biases folded through) and compared with its
 output on the test inputs.
 
+How the datasets combine (fixed before the run): 'reproduced' if both halves of the claim
+hold on both datasets, 'nuanced' if on one only. Every net has converged: at its best rate
+the training loss falls by less than 1e-4 over the last quarter (the deep linear net sits at
+logistic regression's training loss, difference ~1e-5; the ReLU net at ~1e-7).
+
 Command:  python -m experiments.linear_collapse --profile quick
-Expected: (measured below)
-Runtime: (measured below)
+Expected (quick, 16 seeds; seed 0 / seed 1):
+- deep_linear_is_linear: max relative error between the trained depth-5 identity nets and the
+  product of their layers 2.0e-6 / 1.4e-6 (< 1e-5): reproduced.
+- nonlinearity_needed: nuanced (deviation). Circles: deep linear − logistic regression
+  -0.03 [-0.05, -0.00] / +0.03 [-0.03, 0.09] points (both at ~50 %, chance), ReLU − logistic
+  +48.5 [47.5, 49.6] / +48.4 [47.5, 49.3]: holds. Moons: deep linear − logistic 0.00 points
+  (the same function), ReLU − logistic +11.3 [10.8, 11.9] / +12.0 [11.1, 12.8]: the ReLU net
+  reaches 99.5 % but logistic regression already scores 88 %, so 15 points cannot be gained.
+Runtime: smoke ~20 s CPU (compilation); quick 25 s CPU (user+sys) warm, ~36 s with a cold
+compile cache, on 2 shared CPU cores; full (64 seeds, 1000/5000 points, 10000 steps) is for
+one GPU and was not run.
 """
 
 from __future__ import annotations
@@ -237,6 +251,18 @@ def _(results: Results, config: Config):
 
 
 @claims.rule("nonlinearity_needed",
+             expected=stats.NUANCED,
+             deviation="CLAIMS.md expects 'reproduced'. On circles both halves hold (ReLU − "
+                       "logistic regression +48.5 [47.5, 49.6] points at seed 0, +48.4 [47.5, 49.3] "
+                       "at seed 1; deep linear within 0.1 points of logistic regression). On moons "
+                       "the deep linear net equals logistic regression (difference 0.00 points) and "
+                       "the ReLU net reaches 99.5 %, but logistic regression already scores 88 %, so "
+                       "the gain is +11.3 [10.8, 11.9] and +12.0 [11.1, 12.8] points, below 15. The "
+                       "bar cannot be met on moons at any noise: scikit-learn's logistic regression "
+                       "scores 88.5 / 87.8 / 86.5 / 84.7 % at noise 0 / 0.1 / 0.2 / 0.3 (16 draws "
+                       "of 200/1000 points), so the most a perfect classifier could gain is 11.5-15.3 "
+                       "points, and only the noisiest moons, where no classifier is perfect, leave "
+                       "room.",
              rule="per dataset (circles, moons; fresh draws per seed), final test accuracy in "
                   "points, each net at its own best rate (lowest mean final training loss): the "
                   "paired 95 % CI of deep linear − logistic regression lies within ±2 and the "

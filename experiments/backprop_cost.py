@@ -29,8 +29,9 @@ ratio approaches 3 from below: per layer, the forward pass does one matmul and t
 pass two (input and weight gradients), but the first layer's input gradient is never needed,
 and the elementwise work that matters at small widths costs relatively less. The counted
 finite-difference program costs 1.03 x 2p forward passes at p = 490.
-Runtime: quick 9 s CPU (user+sys) with a warm compile cache, 32 s cold, on 2 cores shared
-with other jobs (30 programs, mostly the 15 counted ones); smoke 7 s warm (21 programs);
+Runtime: measured on 2 CPU cores shared with other jobs (load 7-10), CPU time user+sys:
+quick 9 s with a warm compile cache, 29-32 s cold (30 programs, mostly the 15 counted ones,
+which are compiled, never run); smoke 7 s warm, 19 s cold (21 programs);
 full (widths to 2048, depth 3, 32 seeds) compiles a few more programs and runs in seconds.
 """
 

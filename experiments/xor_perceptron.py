@@ -287,7 +287,7 @@ def _plot_boundaries(results: Results, config: Config):
 
 
 def _plot_solved(results: Results, config: Config):
-    fig, axes = plots.figure(ncols=2, width=4.4, height=3.4)
+    fig, axes = plots.figure(ncols=2, width=5.0, height=3.4)
     ax = axes[0, 0]
     widths = list(config.widths)
     shares = [solved_share(results, w) for w in widths]
@@ -308,15 +308,18 @@ def _plot_solved(results: Results, config: Config):
     ax = axes[0, 1]
     steps = results.coords["step"]
     for i, w in enumerate(widths):
-        solved = results.sel("mlp_accuracy", width=w) == 1.0  # (seed, step)
-        ax.plot(steps, solved.mean(axis=0), marker="o", markersize=3, color=plots.PALETTE[i % 8],
+        shares = [solved_share(results, w, at) for at in range(len(steps))]
+        color = plots.PALETTE[i % len(plots.PALETTE)]
+        ax.plot(steps, [q.mean for q in shares], marker="o", markersize=3, color=color,
                 label=f"{w} units")
+        ax.fill_between(steps, [q.low for q in shares], [q.high for q in shares], color=color,
+                        alpha=0.2, linewidth=0)
     ax.set_xlabel("gradient-descent step")
-    ax.set_ylabel("share of seeds solved")
+    ax.set_ylabel("share solved (Wilson 95 %)")
     ax.set_ylim(-0.03, 1.03)
     moved = max(abs(solved_share(results, w).mean - solved_share(results, w, len(steps) // 2).mean)
                 for w in widths)
-    ax.set_title(f"second half of training moves the shares by {moved:.1%} at most")
+    ax.set_title(f"the second half moves the shares by <= {moved:.1%}")
     plots.legend_outside(ax)
     small = solved_share(results, config.small_width)
     plots.title(fig, f"Width {config.small_width} gets stuck in {1 - small.mean:.0%} of seeds; "

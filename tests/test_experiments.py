@@ -33,6 +33,15 @@ def test_smoke_profile_runs_completely_and_is_deterministic(name, tmp_path):
     assert metrics[0] != metrics[2]
 
 
+# Claims decided on wall time (the suite's only ones): their verdict is a property of the
+# machine that runs them, so CI on another machine asserts the direction the committed verdict
+# rests on instead of the verdict itself: (statistic's mean must exceed, what it means).
+MACHINE_DEPENDENT = {
+    "hardware_parallelism.parallel_throughput":
+        (1.0, "examples/s at batch 1024 / batch 1: batching must raise throughput"),
+}
+
+
 @pytest.mark.verdict
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_quick_profile_verdicts_equal_expected(name, quick_run):
@@ -41,8 +50,11 @@ def test_quick_profile_verdicts_equal_expected(name, quick_run):
     decided = {v.claim.id: v for v in outcome.verdicts}
     assert set(decided) == {c.id for c in module.claims}
     mismatches = {i: (v.verdict, v.claim.expected, str(v.interval)) for i, v in decided.items()
-                  if v.verdict != v.claim.expected}
+                  if v.verdict != v.claim.expected and i not in MACHINE_DEPENDENT}
     assert mismatches == {}
+    for claim_id in MACHINE_DEPENDENT.keys() & decided.keys():
+        low, description = MACHINE_DEPENDENT[claim_id]
+        assert decided[claim_id].interval.mean > low, (claim_id, description)
     summary = json.loads((outcome.folder / "summary.json").read_text())
     assert summary["seeds"] >= 8
     assert list(outcome.folder.glob("*.png")), "the run drew no figure"
@@ -71,7 +83,8 @@ ON_THE_BOUNDARY = {
 def test_verdicts_hold_for_another_seed(name, quick_run):
     outcome = quick_run(name, seed=1)
     mismatches = {v.claim.id: (v.verdict, v.claim.expected) for v in outcome.verdicts
-                  if v.verdict != v.claim.expected and v.claim.id not in ON_THE_BOUNDARY}
+                  if v.verdict != v.claim.expected
+                  and v.claim.id not in ON_THE_BOUNDARY | MACHINE_DEPENDENT.keys()}
     assert mismatches == {}
 
 

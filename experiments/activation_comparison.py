@@ -40,7 +40,7 @@ Expected (quick, seed 0 | seed 1):
   0.347, Leaky ReLU 0.350 | 0.347, GELU 0.372 | 0.367, ELU 0.419 | 0.408, Swish 0.421 | 0.394;
   worst pair Leaky ReLU - ELU = -6.9 [-8.7, -5.1] | -6.1 [-8.5, -3.8] points, far outside
   +-3. Converged: test accuracy changed by less than 1 point over the last quarter.
-Runtime: smoke ~13 s CPU warm; quick 90 s CPU (user+sys) cold, 47-48 s warm, measured while the
+Runtime: smoke ~10 s CPU warm; quick 90 s CPU (user+sys) cold, 47-48 s warm, measured while the
 2 cores were shared with ~6 other jobs (7 cells x 32 runs x 800 steps; 92 programs); full (32
 seeds, all seven activations at depths 2, 4, 10, 20, width 64, 3000 examples, 8000 steps) is
 sized for one GPU and was not run.

@@ -25,7 +25,7 @@ Expected (quick, seed 0 | seed 1):
   0.391/0.353/0.345, Swish 0.403/0.421/0.390 at depths 2/4/8 (seed 0).
 - swish_costs_more: reproduced. Operations per step Swish / ReLU 1.041, 1.043, 1.043 at depths
   2, 4, 8 (XLA flops alone 1.036-1.039).
-Runtime: smoke ~10 s CPU warm; quick 71 s CPU (user+sys) cold, 36-41 s warm, measured while the
+Runtime: smoke ~8 s CPU warm; quick 71 s CPU (user+sys) cold, 36-41 s warm, measured while the
 2 cores were shared with ~6 other jobs (6 cells x 32 runs x 800 steps; 87 programs); full (32
 seeds, depths 2, 4, 6, 8, width 64, 3000 examples, 8000 steps) is sized for one GPU, not run.
 """

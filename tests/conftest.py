@@ -10,6 +10,8 @@ import tempfile
 # Before NumPy's and SciPy's OpenBLAS load (see phenomena/__init__.py: LAPACK calls from two
 # device threads deadlock a multithreaded OpenBLAS).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# pytest-xdist workers share the machine's accelerator: none may preallocate most of its memory.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax  # noqa: E402
 
@@ -25,7 +27,12 @@ runtime.setup()
 
 import pytest  # noqa: E402
 
-_RESULTS = tempfile.mkdtemp(prefix="phenomena-test-results-")
+# One folder for the whole session. Under pytest-xdist the controller imports this file before
+# it starts the workers, which inherit the variable: every worker writes to the same folder, so
+# a quick profile one worker ran is on disk for the others (see `quick_results_on_disk`).
+_SESSION_ENV = "PHENOMENA_TEST_SESSION_RESULTS"
+_RESULTS = os.environ.get(_SESSION_ENV) or tempfile.mkdtemp(prefix="phenomena-test-results-")
+os.environ[_SESSION_ENV] = _RESULTS
 os.environ["PHENOMENA_RESULTS"] = _RESULTS
 
 
@@ -52,6 +59,18 @@ def quick_run(results_root):
         return cache[name, seed]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def quick_results_on_disk(results_root, quick_run):
+    """Make sure an experiment's quick results are in the session folder, running it only if no
+    process of the session (an xdist worker included) has written them yet."""
+
+    def ensure(name: str) -> None:
+        if not (results_root / name / "quick" / "summary.json").exists():
+            quick_run(name)
+
+    return ensure
 
 
 @pytest.fixture(autouse=True)

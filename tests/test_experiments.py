@@ -89,11 +89,11 @@ def test_verdicts_hold_for_another_seed(name, quick_run):
 
 
 @pytest.mark.verdict
-def test_report_lists_every_claim_with_its_verdict(quick_run, results_root):
+def test_report_lists_every_claim_with_its_verdict(quick_results_on_disk, results_root):
     from phenomena.report import write_report
 
     for name in EXPERIMENTS:
-        quick_run(name)
+        quick_results_on_disk(name)
     report = write_report(results_root).read_text()
     for name in EXPERIMENTS:
         for claim in load_experiment(name).claims:

@@ -1,12 +1,16 @@
-"""Output activations: softmax sums to 1 (within 4e-16) at any logit scale; on targets in [−2, 3] a sigmoid head stalls at the (0, 1) floor (MSE 1.76), a linear head fits (1.5e-5).
+"""Output activations: softmax equals an extended-precision reference (within 6e-14) and sums to 1 (within 4e-16) at any logit scale; on targets in [−2, 3] a sigmoid head stalls at the (0, 1) floor (MSE 1.76), a linear head fits (1.5e-5).
 
 Q&A: Q39, Q41. Part 1 (softmax, a check): per seed, thousands of random logit vectors of 10
 entries, with scales from 0.1 to 1000 (log-uniform per vector) so that some exceed what a
 naive exp(z) / Σ exp(z) can hold, go through `jax.nn.softmax` in float64; measured: the largest
-|Σ p − 1|, whether every output is finite and in [0, 1] (and strictly inside wherever the exact
-value is representable: an output is 0 only when its exact value underflows float64), and the
-largest change when a random constant c (|c| up to 1000) is added to every logit. Float64,
-because in float32 the rounding of z + c itself (6e-5 at 1000) would be measured, not softmax.
+relative error against exp(z − max z) / Σ exp(z − max z) computed independently in numpy's
+extended precision (long double) wherever that value is a normal float64 (a value identity:
+a fake softmax such as a uniform 1/K passes every property below but fails this one), the
+largest |Σ p − 1|, whether every output is finite and in [0, 1] (and strictly inside wherever
+the exact value is representable: an output is 0 only when its exact value underflows
+float64), and the largest change when a random constant c (|c| up to 1000) is added to every
+logit. Float64, because in float32 the rounding of z + c itself (6e-5 at 1000) would be
+measured, not softmax.
 Part 2 (regression): y = 0.5 + 2.5 sin(πx), x ~ U(−1, 1), so the targets span [−2, 3]; every
 seed draws its own training and test sets. An MLP (2 hidden tanh layers of 16) ends either in
 a linear head (identity) or a sigmoid head; each is trained full-batch on the mean squared
@@ -14,19 +18,25 @@ error with Adam and a cosine decay of the rate to 0, at four peak rates (vmapped
 per head), and keeps the rate with the lowest mean final training MSE. A sigmoid head can
 only output values in (0, 1), so on the test set no sigmoid head can beat the MSE of the best
 such predictor, clip(y, 0, 1): the floor mean (y − clip(y, 0, 1))², exact from the targets.
+The rule asks whether the linear head goes below that floor; the sigmoid head's gap to it is
+reported, not asserted (it cannot be negative). The claim is about the raw targets: a sigmoid
+head on targets min-max rescaled into (0, 1) has no floor (not measured here).
 
 Command:  python -m experiments.output_activations --profile quick
 Expected (quick, 8 seeds; seed 0 / seed 1):
 - softmax_is_distribution (check), reproduced at every seed (Wilson 1 [0.68, 1]): largest
-  |Σp − 1| = 4.4e-16, largest change under an added constant 3.9e-14 / 2.3e-14, no output
-  outside [0, 1], none 0 or 1 by rounding; 7.6 % of the outputs underflow to exactly 0 (exact
-  values below 1e-304), and the naive exp(z) / Σ exp(z) is not finite on 7.8 % of the vectors.
+  relative error against the extended-precision reference 5.7e-14 / 5.7e-14 (the rounding of
+  z − max z at logits near 1000), largest |Σp − 1| = 4.4e-16, largest change under an added
+  constant 3.9e-14 / 2.3e-14, no output outside [0, 1], none 0 or 1 by rounding; 7.6 % of the
+  outputs underflow to exactly 0 (exact values below 1e-304), and the naive exp(z) / Σ exp(z)
+  is not finite on 7.8 % of the vectors.
 - regression_needs_linear_output, reproduced: floor 1.750 [1.726, 1.783] / 1.764 [1.726, 1.803];
   linear head test MSE 1.5e-5 [0.5e-5, 2.8e-5] / 3.4e-5 [1.1e-5, 7.1e-5], so linear − floor =
-  −1.750 [−1.788, −1.713] / −1.764 [−1.815, −1.713]; the sigmoid head ends 0.0058 [0.0049, 0.0066]
-  / 0.0050 [0.0045, 0.0056] above the floor (0.3 %: it saturates at 0 and 1 where the target
-  leaves the band). Both heads choose the rate 0.1, inside the grid; training MSE changes by
-  < 3e-6 over the last quarter.
+  −1.750 [−1.788, −1.713] / −1.764 [−1.815, −1.713]; reported: the sigmoid head ends 0.0058
+  [0.0049, 0.0066] / 0.0050 [0.0045, 0.0056] above the floor (0.3 %: it saturates at 0 and 1
+  where the target leaves the band) and 1.756 [1.718, 1.794] / 1.769 [1.718, 1.820] above the
+  linear head (paired). Both heads choose the rate 0.1, inside the grid; training MSE changes
+  by < 5e-6 over the last quarter (CIs reach 3.6e-6 at seed 0, 4.8e-6 at seed 1).
 Runtime: smoke ~9 s CPU (user + sys, warm compilation cache); quick ~9.5 s CPU warm, ~32 s
 cold (every program with a random draw costs ~5 s of CPU to compile on this machine; 2 cores
 shared with other jobs); full (32 seeds, 65536 logit vectors, width 64, 1024/8192 points,
@@ -54,6 +64,8 @@ from phenomena.train import TrainConfig
 HEADS = ("identity", "sigmoid")  # the output activation of each arm (names of models.ACTIVATIONS)
 HEAD_NAMES = {"identity": "linear head", "sigmoid": "sigmoid head"}
 SUM_TOLERANCE = 1e-6  # softmax outputs must sum to 1 within this, and ignore added constants
+VALUE_TOLERANCE = 1e-6  # largest relative error allowed against the extended-precision reference
+SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)  # below it float64 loses relative precision
 SMALLEST_LOG_SCALE, LARGEST_LOG_SCALE = -1.0, 3.0  # logit scales 10^-1 .. 10^3
 LARGEST_LOG_SHIFT = 3.0  # constants added to the logits: |c| up to 10^3
 UNDERFLOW_GAP = 700.0  # exp(−700) ≈ 1e-304 is still a float64 number; a larger gap may give 0
@@ -125,25 +137,39 @@ def logits(draws: dict) -> tuple[jax.Array, jax.Array]:
             draws["sign"] * 10.0 ** draws["log_shift"])
 
 
-@jax.jit
-def softmax_properties(z: jax.Array, shift: jax.Array) -> dict:
-    """What `jax.nn.softmax` does to the logit vectors `z` (rows); call it on float64 arrays.
+def reference_softmax(z: np.ndarray) -> np.ndarray:
+    """softmax over the last axis computed independently of JAX, in numpy's extended precision
+    (x87 long double, 64-bit mantissa): exp(z − max z) / Σ exp(z − max z), rounded to float64."""
+    wide = np.asarray(z, np.longdouble)
+    e = np.exp(wide - wide.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float64)
 
-    Returns the largest |Σp − 1|, the largest change from adding `shift` to each row, the
-    counts of outputs that are not finite, outside [0, 1], 0 where the exact value is
+
+@functools.partial(jax.jit, static_argnames="softmax")
+def softmax_properties(z: jax.Array, shift: jax.Array, reference: jax.Array,
+                       softmax=jax.nn.softmax) -> dict:
+    """What `softmax` (`jax.nn.softmax`) does to the logit vectors `z` (rows); call it on
+    float64 arrays, with `reference = reference_softmax(z)`.
+
+    Returns the largest relative error against `reference` (where the reference is a normal
+    float64 number), the largest |Σp − 1|, the largest change from adding `shift` to each row,
+    the counts of outputs that are not finite, outside [0, 1], 0 where the exact value is
     representable, or 1 where the exact value is below 1 (those two would be rounding, not
     underflow), the share of outputs that underflow to 0, and the share of rows on which the
     naive exp(z) / Σ exp(z) is not finite.
     """
-    p = jax.nn.softmax(z)
+    p = softmax(z)
     gap = jnp.max(z, axis=-1, keepdims=True) - z  # ≥ 0; the exact p_i is ≤ exp(−gap_i)
     # The largest entry's exact value is < 1 − 1e-14 once another entry is within ONE_GAP.
     largest_two = jax.lax.top_k(z, 2)[0]
     second_gap = largest_two[..., :1] - largest_two[..., 1:]
     naive = jnp.exp(z) / jnp.sum(jnp.exp(z), axis=-1, keepdims=True)
+    normal = reference >= SMALLEST_NORMAL
+    relative = jnp.abs(p - reference) / jnp.where(normal, reference, 1.0)
     return {
+        "value_error": jnp.max(jnp.where(normal, relative, 0.0)),
         "sum_error": jnp.max(jnp.abs(jnp.sum(p, axis=-1) - 1.0)),
-        "shift_change": jnp.max(jnp.abs(jax.nn.softmax(z + shift) - p)),
+        "shift_change": jnp.max(jnp.abs(softmax(z + shift) - p)),
         "not_finite": jnp.sum(~jnp.isfinite(p)),
         "outside_unit": jnp.sum((p < 0) | (p > 1)),
         "zero_where_representable": jnp.sum((p == 0) & (gap < UNDERFLOW_GAP)),
@@ -162,7 +188,9 @@ def _softmax_check(draws: dict) -> dict:
     """
     with jax.enable_x64(True):
         wide = {k: jnp.asarray(np.asarray(v), jnp.float64) for k, v in draws.items()}
-        found = jax.vmap(softmax_properties)(*logits(wide))
+        z, shift = logits(wide)
+        reference = jnp.asarray(reference_softmax(np.asarray(z)), jnp.float64)
+        found = jax.vmap(softmax_properties)(z, shift, reference)
         return {name: np.asarray(value, np.float64) for name, value in found.items()}
 
 
@@ -293,8 +321,10 @@ claims = ClaimBook("output_activations", questions="Q39, Q41")
 
 @claims.rule("softmax_is_distribution", kind=stats.CHECK,
              rule=f"on every seed's random logit vectors (scales 10^{SMALLEST_LOG_SCALE:g} to "
-                  f"10^{LARGEST_LOG_SCALE:g}), jax.nn.softmax in float64 gives finite outputs in "
-                  f"[0, 1], never 0 where the exact value is representable nor 1 where it is below "
+                  f"10^{LARGEST_LOG_SCALE:g}), jax.nn.softmax in float64 agrees with exp(z − "
+                  f"logsumexp z) computed independently in numpy's extended precision to a relative "
+                  f"{VALUE_TOLERANCE:g} (wherever that value is a normal float64), gives finite "
+                  f"outputs in [0, 1], never 0 where the exact value is representable nor 1 where it is below "
                   f"1 (so in (0, 1) up to underflow), summing to 1 within {SUM_TOLERANCE:g}, and "
                   f"changing by less than {SUM_TOLERANCE:g} when a constant (|c| up to "
                   f"10^{LARGEST_LOG_SHIFT:g}) is added to the logits (statistic: Wilson interval of "
@@ -303,10 +333,13 @@ def _(results: Results, config: Config):
     sum_error, shift_change = results["softmax_sum_error"], results["softmax_shift_change"]
     bad_outputs = sum(results[f"softmax_{name}"] for name in (
         "not_finite", "outside_unit", "zero_where_representable", "one_where_below_one"))
-    holds = (sum_error < SUM_TOLERANCE) & (shift_change < SUM_TOLERANCE) & (bad_outputs == 0)
+    value_error = results["softmax_value_error"]
+    holds = ((value_error < VALUE_TOLERANCE) & (sum_error < SUM_TOLERANCE)
+             & (shift_change < SUM_TOLERANCE) & (bad_outputs == 0))
     return stats.decide(
         bool(holds.all()), "share of seeds where softmax is a distribution, shift-invariant",
         stats.proportion_ci(int(holds.sum()), holds.size),
+        largest_relative_error=float(value_error.max()),
         largest_sum_error=float(sum_error.max()), largest_shift_change=float(shift_change.max()),
         outputs_breaking_the_range=int(bad_outputs.sum()),
         share_of_outputs_underflowed_to_0=stats.mean_ci(results["softmax_underflowed_to_zero"],
@@ -317,20 +350,20 @@ def _(results: Results, config: Config):
 
 @claims.rule("regression_needs_linear_output",
              rule="targets y = 0.5 + 2.5 sin(πx) span [−2, 3]; floor = test MSE of clip(y, 0, 1), "
-                  "the best any output in (0, 1) can do; each head at its own best rate (lowest "
-                  "mean final training MSE), converged (cosine decay to 0): the paired 95 % CI over "
-                  "seeds of test MSE(linear head) − floor lies below 0, and that of test "
-                  "MSE(sigmoid head) − floor does not lie below 0 (the floor binds the sigmoid "
-                  "head: this half holds by construction, the first half is the claim)")
+                  "the least any predictor with outputs in [0, 1] can reach on the same targets; "
+                  "each head at its own best rate (lowest mean final training MSE), converged "
+                  "(cosine decay to 0): reproduced when the paired 95 % CI over seeds of test "
+                  "MSE(linear head) − floor lies below 0 (the sigmoid head is reported, not "
+                  "asserted: no sigmoid head can go below the floor, so it could not fail; its "
+                  "paired gap to the floor and to the linear head are details)")
 def _(results: Results, config: Config):
     floor = results["floor"]
     linear, sigmoid = test_mse(results, "identity"), test_mse(results, "sigmoid")
-    linear_below = stats.paired_diff_ci(linear, floor)
-    sigmoid_below = stats.paired_diff_ci(sigmoid, floor)
     return stats.decide(
-        linear_below.below(0) and not sigmoid_below.below(0),
-        "test MSE(linear head) − floor (paired)", linear_below,
-        sigmoid_minus_floor=sigmoid_below,
+        stats.paired_diff_ci(linear, floor).below(0),
+        "test MSE(linear head) − floor (paired)", stats.paired_diff_ci(linear, floor),
+        sigmoid_minus_floor=stats.paired_diff_ci(sigmoid, floor),
+        sigmoid_minus_linear=stats.paired_diff_ci(sigmoid, linear),
         linear_test_mse=stats.mean_ci(linear, bounds=(0, np.inf)),
         sigmoid_test_mse=stats.mean_ci(sigmoid, bounds=(0, np.inf)),
         floor=stats.mean_ci(floor, bounds=(0, np.inf)),

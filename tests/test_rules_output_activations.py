@@ -14,7 +14,7 @@ from phenomena.stats import NOT_REPRODUCED, REPRODUCED
 SEEDS = 6
 RATES = (0.01, 0.03, 0.1, 0.3)
 CONFIG = experiment.Config(seeds=SEEDS, lrs=RATES)
-SOFTMAX_OK = {"sum_error": 4e-16, "shift_change": 4e-14, "not_finite": 0, "outside_unit": 0,
+SOFTMAX_OK = {"value_error": 6e-14, "sum_error": 4e-16, "shift_change": 4e-14, "not_finite": 0, "outside_unit": 0,
               "zero_where_representable": 0, "one_where_below_one": 0,
               "underflowed_to_zero": 0.07, "naive_not_finite": 0.08}
 
@@ -55,6 +55,7 @@ def test_a_linear_head_below_the_floor_and_a_sigmoid_head_on_it_reproduce():
     assert verdict.interval.mean == pytest.approx(1e-5 - 1.75, abs=1e-6)
     assert verdict.details["chosen_rate"] == {"linear head": 0.1, "sigmoid head": 0.1}
     assert verdict.details["sigmoid_minus_floor"].mean == pytest.approx(0.006, rel=1e-6)
+    assert verdict.details["sigmoid_minus_linear"].mean == pytest.approx(1.756 - 1e-5, rel=1e-6)
 
 
 def test_a_linear_head_that_does_not_beat_the_floor_is_not_reproduced():
@@ -62,11 +63,14 @@ def test_a_linear_head_that_does_not_beat_the_floor_is_not_reproduced():
     assert _verdicts(results)["regression_needs_linear_output"] == NOT_REPRODUCED
 
 
-def test_a_sigmoid_head_below_the_floor_is_not_reproduced():
-    # Impossible for a real sigmoid head (the floor is the least MSE of any (0, 1) output);
-    # the rule still refuses it, so a broken floor or head would show.
+def test_the_sigmoid_head_is_reported_not_asserted():
+    # The floor binds every sigmoid head, so its half of the comparison could not fail: the
+    # verdict rests on the linear head alone, and the sigmoid head's gaps are details.
     results = _fabricated(sigmoid_excess=-0.5)
-    assert _verdicts(results)["regression_needs_linear_output"] == NOT_REPRODUCED
+    assert _verdicts(results)["regression_needs_linear_output"] == REPRODUCED
+    decided = {v.claim.id.split(".")[1]: v for v in experiment.claims.decide(results, CONFIG)}
+    assert decided["regression_needs_linear_output"].details["sigmoid_minus_floor"].mean == (
+        pytest.approx(-0.5, rel=1e-6))
 
 
 def test_the_rate_with_the_lowest_training_mse_is_chosen_and_a_diverged_rate_never():
@@ -77,7 +81,8 @@ def test_the_rate_with_the_lowest_training_mse_is_chosen_and_a_diverged_rate_nev
     assert experiment.chosen_rate(results, "identity") != 3
 
 
-@pytest.mark.parametrize("broken", [{"sum_error": 2e-6}, {"shift_change": 5e-6},
+@pytest.mark.parametrize("broken", [{"value_error": 2e-6}, {"value_error": np.nan},
+                                    {"sum_error": 2e-6}, {"shift_change": 5e-6},
                                     {"not_finite": 1}, {"outside_unit": 1},
                                     {"zero_where_representable": 1}, {"one_where_below_one": 1}])
 def test_any_broken_softmax_property_fails_the_check(broken):
@@ -88,13 +93,49 @@ def test_softmax_properties_on_known_logits():
     with jax.enable_x64(True):
         z = jnp.array([[0.0, 0.0], [1000.0, 0.0], [0.0, 1e-3], [800.0, 0.0]], jnp.float64)
         shift = jnp.array([[5.0], [-1000.0], [123.456], [0.5]], jnp.float64)
-        found = {k: float(v) for k, v in experiment.softmax_properties(z, shift).items()}
+        reference = jnp.asarray(experiment.reference_softmax(np.asarray(z)))
+        found = {k: float(v) for k, v in experiment.softmax_properties(z, shift, reference).items()}
     assert found["sum_error"] < 1e-15 and found["shift_change"] < 1e-12
+    assert found["value_error"] < 1e-15
     # exp(−1000) and exp(−800) underflow: two zeros of eight outputs, both beyond the 700 gap;
     # their partners are exactly 1, allowed because no other entry is within 30 of them.
     assert found["underflowed_to_zero"] == 2 / 8
     assert found["zero_where_representable"] == 0 and found["one_where_below_one"] == 0
     assert found["naive_not_finite"] == 2 / 4  # exp(1000), exp(800) overflow the naive ratio
+
+
+def test_reference_softmax_on_known_logits():
+    z = np.array([[0.0, np.log(3.0)], [1000.0, 0.0]])
+    np.testing.assert_allclose(experiment.reference_softmax(z)[0], [0.25, 0.75], rtol=1e-15)
+    assert experiment.reference_softmax(z)[1, 1] == 0.0  # exp(−1000) is below float64's range
+
+
+def _properties(z, softmax=jax.nn.softmax) -> dict:
+    with jax.enable_x64(True):
+        z = jnp.asarray(z, jnp.float64)
+        found = experiment.softmax_properties(
+            z, jnp.full((z.shape[0], 1), 7.0, jnp.float64),
+            jnp.asarray(experiment.reference_softmax(np.asarray(z))), softmax=softmax)
+        return {k: float(v) for k, v in found.items()}
+
+
+def test_a_fake_uniform_softmax_fails_only_the_value_identity():
+    z = np.array([[0.0, 1.0, 2.0], [5.0, -3.0, 0.5]])
+    assert _properties(z)["value_error"] < 1e-15
+
+    def uniform(logits):
+        return jnp.full_like(logits, 1.0 / logits.shape[-1])
+
+    fake = _properties(z, softmax=uniform)
+    # Sums to 1, in (0, 1), ignores added constants: only the values give it away.
+    assert fake["sum_error"] < 1e-15 and fake["shift_change"] == 0.0
+    assert fake["outside_unit"] == 0 and fake["zero_where_representable"] == 0
+    # Largest relative error: the entry exp(−8)/Σ ≈ 3e-4 of row 2 shown as 1/3.
+    reference = experiment.reference_softmax(z)
+    assert fake["value_error"] == pytest.approx(np.max(np.abs(1 / 3 - reference) / reference))
+    assert fake["value_error"] > 1e3
+    results = _fabricated(softmax={"value_error": fake["value_error"]})
+    assert _verdicts(results)["softmax_is_distribution"] == NOT_REPRODUCED
 
 
 def test_floor_is_the_mse_of_the_clipped_targets():

@@ -37,7 +37,7 @@ Expected (quick, 8 seeds; seed 0 / seed 1):
   where the target leaves the band) and 1.756 [1.718, 1.794] / 1.769 [1.718, 1.820] above the
   linear head (paired). Both heads choose the rate 0.1, inside the grid; training MSE changes
   by < 5e-6 over the last quarter (CIs reach 3.6e-6 at seed 0, 4.8e-6 at seed 1).
-Runtime: smoke ~9 s CPU (user + sys, warm compilation cache); quick ~9.5 s CPU warm, ~32 s
+Runtime: smoke ~8 s CPU (user + sys, warm compilation cache); quick ~12 s CPU warm, ~32 s
 cold (every program with a random draw costs ~5 s of CPU to compile on this machine; 2 cores
 shared with other jobs); full (32 seeds, 65536 logit vectors, width 64, 1024/8192 points,
 10000 steps) is sized for one GPU and was not run.

@@ -35,7 +35,7 @@ Expected (quick, seed 0 / seed 1; mean [95 % CI] over 8 seeds):
   at 20 % (it holds while σ ≪ δ).
 - fits_converged (check), reproduced: all 160 fits within 0.1·σ = 0.01 of their loss's exact
   minimizer (largest distance 0.0024 at seed 0, 0.0033 at seed 1).
-Runtime: smoke ~8 s CPU (user + sys); quick ~14.7 s CPU with a warm compilation cache, ~20 s
+Runtime: smoke ~11 s CPU (user + sys, warm compilation cache); quick ~15 s CPU warm, ~20 s
 cold (2 cores shared with other jobs); full (64 seeds, 10 fractions, n = 1000, 6 rates, 8000
 steps) is sized for one GPU and was not run.
 """

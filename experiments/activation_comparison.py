@@ -1,49 +1,44 @@
-"""Activation functions: ReLU trains deep nets far faster than sigmoid and has the cheapest step, but ELU and Swish generalize 5-7 points better than ReLU on MNIST-1D.
+"""Activation functions: ReLU trains a deep net far faster than sigmoid and has the cheapest step; the ReLU family's test accuracies differ by at most 2.5 points, but 8 seeds cannot show them equivalent within 3.
 
-Q&A: Q26, Q31, Q34, Q35. Setup: MLPs of width 32 on MNIST-1D, each seed trained on its own
-random subset of 1000 of the 4000 training examples (accuracy claims are about generalization;
-1000 examples let the nets converge in the quick budget: training accuracy >= 0.99 at depth 4
-and test accuracy flat over the last quarter; with 3000 the test accuracy still rose at 800
-steps), with Adam (batch 100, 800 steps) over one learning-rate grid (1e-3, 3e-3, 1e-2, 3e-2;
-the grid vmapped, one compiled program per (activation, depth) cell). Every activation gets its
-conventional init (Glorot for sigmoid and tanh, He for the ReLU family:
-`phenomena.activations.conventional_init`) and is judged at its own best rate from the grid:
-for the speed claim the rate with the fewest steps to the target on the other seeds
-(leave-one-seed-out, `selection.held_out_best`), for the accuracy claims the rate with the
-lowest mean final training loss (validation-free, chosen before the run). All cells share the
-seeds' init keys, batches and subsets, so activations are compared paired. Quick trains the
-ReLU family (ReLU, Leaky ReLU, ELU, GELU, Swish) at depth 4 and ReLU and sigmoid at depth 10;
-full trains all seven activations at depths 2, 4, 10 and 20.
+Q&A: Q26, Q31, Q34, Q35. Setup: MLPs on MNIST-1D; each seed carves its own random validation
+split of 500 out of the 4000 training examples and trains on the other 3500 (accuracy claims
+are about generalization, in the regime where MNIST-1D MLPs generalize: ~60 % test accuracy at
+width 64, literature 68 % for a wider MLP at 8000 steps). Adam, batch 100, over one rate grid
+(3e-3, 1e-2; vmapped, one compiled program per (activation, depth) cell: 1e-3 and 3e-2 tested
+worse for ReLU, ELU and Swish in a pre-run). Every activation gets its conventional init (Glorot
+for sigmoid and tanh, He for the ReLU family: `activations.conventional_init`) and is judged at
+its own best rate: for the speed claim the rate with the fewest steps to the target on the
+other seeds (leave-one-seed-out, `selection.held_out_best`), for the accuracy claim the rate
+with the highest mean final VALIDATION accuracy (fixed before the run; the test set decides).
+All cells share the seeds' init keys, batches and splits: paired comparisons. The family (ReLU,
+Leaky ReLU, ELU, GELU, Swish) trains at depth 4, width 64, 1000 steps (test accuracy flat
+within 1 point over the last quarter); the speed sweep trains ReLU and sigmoid at depth 10,
+width 32, 800 steps. Full: all seven activations at depths 2, 4, 10, 20, widths 128 / 64.
 
 Claims:
-- relu_family_trains_deep_nets_faster: steps until the training accuracy (on the seed's
-  training examples) first reaches 0.6, interpolated between evaluations; a run that
-  never gets there counts as the budget (censored). Paired CI of sigmoid - ReLU above 0 at
-  every depth >= 10.
+- relu_family_trains_deep_nets_faster: steps until the training accuracy first reaches 0.6,
+  interpolated between evaluations; never reaching it counts as the budget (censored). Paired
+  CI of sigmoid - ReLU above 0 at every depth >= 10.
 - relu_cheapest (check): XLA's count of one training step (forward, backward, Adam update) at
   depth 4, batch 100: ReLU's operations (flops + transcendentals; XLA counts exp, tanh and
-  logistic apart from its flops, which alone would make tanh's forward pass free) are at most
-  every other activation's.
+  logistic apart from its flops) are at most every other activation's.
 - relu_family_similar: final test accuracies at depth 4; every pairwise difference within the
   ReLU family has a paired CI inside +-3 points (an equivalence test).
 
 Command:  python -m experiments.activation_comparison --profile quick
 Expected (quick, seed 0 | seed 1):
 - relu_family_trains_deep_nets_faster: reproduced. At depth 10 ReLU reaches 60 % training
-  accuracy in 163 [152, 174] | 169 [159, 179] steps; sigmoid never does at any rate of the grid
-  (8/8 seeds censored at 800; it ends near 0.21); sigmoid - ReLU = 637 [626, 648] |
-  631 [621, 641] steps.
-- relu_cheapest: reproduced. Operations per step (depth 4, batch 100) relative to ReLU's
-  2.707 M: tanh 1.005 (the cheapest other; its XLA flops alone tie ReLU's, its tanh calls are
-  transcendentals), sigmoid 1.014, Leaky ReLU 1.024, Swish 1.043, ELU 1.047, GELU 1.109.
-- relu_family_similar: not reproduced (deviation). Test accuracy at depth 4: ReLU 0.353 |
-  0.347, Leaky ReLU 0.350 | 0.347, GELU 0.372 | 0.367, ELU 0.419 | 0.408, Swish 0.421 | 0.394;
-  worst pair Leaky ReLU - ELU = -6.9 [-8.7, -5.1] | -6.1 [-8.5, -3.8] points, far outside
-  +-3. Converged: test accuracy changed by less than 1 point over the last quarter.
-Runtime: smoke ~10 s CPU warm; quick 90 s CPU (user+sys) cold, 47-48 s warm, measured while the
-2 cores were shared with ~6 other jobs (7 cells x 32 runs x 800 steps; 92 programs); full (32
-seeds, all seven activations at depths 2, 4, 10, 20, width 64, 3000 examples, 8000 steps) is
-sized for one GPU and was not run.
+  accuracy in 527 [437, 617] | 546 [457, 636] steps; sigmoid never does (8/8 censored at 800);
+  sigmoid - ReLU = 273 [183, 363] | 254 [164, 343] steps.
+- relu_cheapest: reproduced. Operations per step relative to ReLU's: tanh 1.003 (the cheapest
+  other), sigmoid 1.008, Leaky ReLU 1.014, Swish 1.025, ELU 1.028, GELU 1.064.
+- relu_family_similar: not reproduced (deviation). Test accuracy at depth 4: ReLU 0.599 |
+  0.614, Leaky ReLU 0.598 | 0.605, ELU 0.612 | 0.622, GELU 0.614 | 0.600, Swish 0.623 | 0.617
+  (every activation at 1e-2); worst pair ReLU - Swish -2.4 [-5.6, +0.8] | Leaky ReLU - ELU -1.7
+  [-4.3, +0.9] points: means within 2.5 points, intervals too wide for the +-3 band.
+Runtime: smoke ~10 s CPU warm; quick 57-90 s CPU (user+sys), measured on 2 cores shared with
+~8 other jobs (5 family cells x 16 runs x 1000 steps at width 64, 2 deep cells x 16 runs x 800
+steps); full (32 seeds, 8000 / 2000 steps) is sized for one GPU and was not run.
 """
 
 from __future__ import annotations
@@ -64,8 +59,9 @@ from phenomena.train import TrainConfig
 REFERENCE, SATURATING = "relu", "sigmoid"  # the speed claim compares these two
 LABELS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU",
           "elu": "ELU", "gelu": "GELU", "swish": "Swish"}
-SUBSET_STREAM = 2  # each seed key's stream for drawing its training subset
-SEED_PART = 0  # `rng.seed_keys` family of the runs (the subsets follow the same seed keys)
+SPLIT_STREAM = 2  # each seed key's stream for drawing its validation split
+SEED_PART = 0  # `rng.seed_keys` family of the runs (the splits follow the same seed keys)
+FAMILY_AXIS, DEEP_AXIS = "cell", "deep_cell"  # the two grids' cell axes (different widths)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,20 +71,24 @@ class Config(BaseConfig):
     activations: tuple[str, ...] = ("relu", "leaky_relu", "elu", "gelu", "swish")  # trained at family_depth
     family: tuple[str, ...] = ("relu", "leaky_relu", "elu", "gelu", "swish")  # the ReLU family judged equivalent
     family_depth: int = 4  # hidden layers of the equivalence and cost comparison
+    width: int = 64  # units per hidden layer at family_depth (wide enough to reach ~60 % test accuracy)
     depth_activations: tuple[str, ...] = ("sigmoid", "relu")  # also trained at every depth of `depths`
     depths: tuple[int, ...] = (10,)  # depths of the depth sweep (those >= deep_from decide the speed claim)
     deep_from: int = 10  # depths from which the speed claim must hold
-    width: int = 32  # units per hidden layer
-    rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)  # Adam learning rates; each cell at its own best
-    train_size: int = 1000  # MNIST-1D training examples per seed (a random subset of the 4000): small enough to converge
-    train_eval_size: int = 1000  # of them, evaluated for the training accuracy and loss
+    deep_width: int = 32  # units per hidden layer of the depth sweep (a training-speed claim)
+    rates: tuple[float, ...] = (3e-3, 1e-2)  # Adam learning rates; each cell at its own best
+    val_size: int = 500  # of the 4000 training examples, each seed's own validation split (picks the rate)
+    train_eval_size: int = 500  # training examples evaluated for the training accuracy
     target_accuracy: float = 0.6  # training accuracy the speed claim counts steps to
     margin: float = 0.03  # equivalence band of the accuracy differences (3 points)
-    train: TrainConfig = TrainConfig(optimizer="adam", lr=1e-2, steps=800, batch_size=100,
-                                     eval_every=100)  # lr unused: the grid `rates` sets it
+    train: TrainConfig = TrainConfig(optimizer="adam", lr=1e-2, steps=1000, batch_size=100,
+                                     eval_every=125)  # the family's training; lr unused: the grid `rates` sets it
+    deep_train: TrainConfig = TrainConfig(optimizer="adam", lr=1e-2, steps=800, batch_size=100,
+                                          eval_every=100)  # the depth sweep's; lr unused: `rates` sets it
 
     IGNORED_KEYS: ClassVar[Mapping[str, str]] = {
-        "train.lr": "the learning rates are the grid `rates`"}
+        "train.lr": "the learning rates are the grid `rates`",
+        "deep_train.lr": "the learning rates are the grid `rates`"}
 
     def __post_init__(self):
         super().__post_init__()
@@ -104,12 +104,13 @@ class Config(BaseConfig):
               f"depths must include one >= deep_from ({self.deep_from})")
         check(all(d >= 1 for d in (*self.depths, self.family_depth)), "depths must be >= 1")
         check(list(self.depths) == sorted(set(self.depths)), "depths must be increasing")
-        check(self.width > 0, "width must be positive")
+        check(self.width > 0 and self.deep_width > 0, "widths must be positive")
         check(len(self.rates) >= 2 and all(r > 0 for r in self.rates),
               "rates must be at least two positive learning rates")
-        check(0 < self.train_size <= data.MNIST1D_TRAIN_SIZE,
-              f"train_size must be in [1, {data.MNIST1D_TRAIN_SIZE}]")
-        check(0 < self.train_eval_size <= self.train_size, "train_eval_size must be in [1, train_size]")
+        check(0 < self.val_size < data.MNIST1D_TRAIN_SIZE,
+              f"val_size must be in [1, {data.MNIST1D_TRAIN_SIZE - 1}]")
+        check(0 < self.train_eval_size <= data.MNIST1D_TRAIN_SIZE - self.val_size,
+              "train_eval_size must be in [1, training examples left after the validation split]")
         check(0.1 < self.target_accuracy < 1, "target_accuracy must lie between chance (0.1) and 1")
         check(0 < self.margin < 1, "margin must be in (0, 1)")
 
@@ -117,35 +118,46 @@ class Config(BaseConfig):
 CONFIG = Config()
 PROFILES = {
     "smoke": {"seeds": 2, "family": ("relu", "swish"), "activations": ("relu", "swish"),
-              "family_depth": 2, "depths": (2,), "deep_from": 2, "width": 8, "rates": (3e-3, 3e-2),
-              "train_size": 200, "train_eval_size": 100, "train.steps": 40, "train.eval_every": 20},
+              "family_depth": 2, "depths": (2,), "deep_from": 2, "width": 8, "deep_width": 8,
+              "rates": (3e-3, 3e-2), "val_size": 100, "train_eval_size": 100,
+              "train.steps": 40, "train.eval_every": 20, "deep_train.steps": 40,
+              "deep_train.eval_every": 20},
     "quick": {},
     "full": {"seeds": 32, "activations": tuple(LABELS), "depth_activations": tuple(LABELS),
-             "depths": (2, 4, 10, 20), "width": 64, "train_size": 3000, "train_eval_size": 3000,
-             "rates": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2), "train.steps": 8000, "train.eval_every": 200},
+             "depths": (2, 4, 10, 20), "width": 128, "deep_width": 64,
+             "rates": (1e-3, 3e-3, 1e-2, 3e-2), "train.steps": 8000, "train.eval_every": 500,
+             "deep_train.steps": 2000, "deep_train.eval_every": 100},
 }
 
 
-def cells(config: Config) -> list[tuple[str, int]]:
-    """Every (activation, depth) trained: the activations at family_depth, then the depth sweep."""
-    wanted = [(a, config.family_depth) for a in config.activations]
-    wanted += [(a, d) for a in config.depth_activations for d in config.depths]
-    return list(dict.fromkeys(wanted))  # in order, each once
+def family_cells(config: Config) -> list[tuple[str, int]]:
+    """The activations trained at family_depth (the equivalence claim)."""
+    return [(a, config.family_depth) for a in config.activations]
+
+
+def deep_cells(config: Config) -> list[tuple[str, int]]:
+    """The depth sweep: every depth_activation at every depth (the speed claim)."""
+    return [(a, d) for a in config.depth_activations for d in config.depths]
 
 
 def run(config: Config) -> Results:
-    """Train every cell over the rate grid (paired seeds), then count one step's operations."""
+    """Train both grids over the rate grid (paired seeds), then count one step's operations."""
     splits = data.mnist1d_splits()
     keys = rng.seed_keys(config.seed, config.seeds, part=SEED_PART)
-    train_sets, eval_sets = activations.per_seed_sets(
-        splits, rng.run_stream(keys, SUBSET_STREAM), config.train_size, config.train_eval_size)
-    grid = activations.fit_cells(cells(config), config.rates, width=config.width,
-                                 train_sets=train_sets, eval_sets=eval_sets,
-                                 train_config=config.train, seed=config.seed, seeds=config.seeds,
-                                 part=SEED_PART)
-    results = grid.add_to(Results(), evals={"train/accuracy": "train_accuracy",
-                                            "train/loss": "train_loss",
-                                            "test/accuracy": "test_accuracy"})
+    train_sets, eval_sets = activations.per_seed_splits(
+        splits, rng.run_stream(keys, SPLIT_STREAM), config.val_size, config.train_eval_size)
+    common = dict(train_sets=train_sets, eval_sets=eval_sets, seed=config.seed,
+                  seeds=config.seeds, part=SEED_PART)
+    family = activations.fit_cells(family_cells(config), config.rates, width=config.width,
+                                   train_config=config.train, axis=FAMILY_AXIS, **common)
+    results = family.add_to(Results(), evals={"val/accuracy": "val_accuracy",
+                                              "val/loss": "val_loss",
+                                              "test/accuracy": "test_accuracy"})
+    deep = activations.fit_cells(deep_cells(config), config.rates, width=config.deep_width,
+                                 train_config=config.deep_train, axis=DEEP_AXIS, **common)
+    deep.add_to(results, evals={"train/accuracy": "deep_train_accuracy",
+                                "val/accuracy": "deep_val_accuracy", "val/loss": "deep_val_loss",
+                                "test/accuracy": "deep_test_accuracy"}, step_axis="deep_step")
     step_costs = [activations.train_step_cost(a, config.family_depth, config.width,
                                               config.train.batch_size, config.train)
                   for a in LABELS]  # counting trains nothing: every activation, in every profile
@@ -157,18 +169,23 @@ def run(config: Config) -> Results:
 
 # ----------------------------------------------------------------------------- readings
 
-def _cell(results: Results, name: str, activation: str, depth: int) -> np.ndarray:
-    """`name` of one cell: `(lr, seed, step)` for curves."""
-    return results.sel(name, cell=activations.cell_label(activation, depth))
+def _cell(results: Results, name: str, activation: str, depth: int, deep: bool = False) -> np.ndarray:
+    """`name` of one cell of the family grid (or, with `deep`, of the depth sweep): `(lr, seed,
+    step)` for curves."""
+    label = activations.cell_label(activation, depth)
+    if deep:
+        return results.sel(f"deep_{name}", **{DEEP_AXIS: label})
+    return results.sel(name, **{FAMILY_AXIS: label})
 
 
 def _steps_to_target(results: Results, config: Config, activation: str, depth: int) -> np.ndarray:
-    """(lr, seed) steps until the training accuracy first reaches the target, interpolated
-    between evaluations; a run that never gets there counts as the budget (censored)."""
-    accuracy = _cell(results, "train_accuracy", activation, depth)
+    """(lr, seed) steps of the depth sweep until the training accuracy first reaches the
+    target, interpolated between evaluations; a run that never gets there counts as the
+    budget (censored)."""
+    accuracy = _cell(results, "train_accuracy", activation, depth, deep=True)
     error = (1 - accuracy).reshape(-1, accuracy.shape[-1])
-    steps = curves.steps_to_target(results.coords["step"], error, 1 - config.target_accuracy)
-    return curves.censored(steps, config.train.steps).reshape(accuracy.shape[:-1])
+    steps = curves.steps_to_target(results.coords["deep_step"], error, 1 - config.target_accuracy)
+    return curves.censored(steps, config.deep_train.steps).reshape(accuracy.shape[:-1])
 
 
 def _fastest(results: Results, config: Config, activation: str, depth: int) -> dict:
@@ -177,22 +194,25 @@ def _fastest(results: Results, config: Config, activation: str, depth: int) -> d
     index = selection.held_out_best(steps)
     return {"steps": selection.per_seed(steps, index),
             "rates": [config.rates[i] for i in index],
-            "censored": selection.per_seed(steps >= config.train.steps, index)}
+            "censored": selection.per_seed(steps >= config.deep_train.steps, index)}
 
 
-def _best_rate(results: Results, activation: str, depth: int) -> int:
-    """The rate with the lowest mean final training loss (validation-free, chosen before the run)."""
-    return activations.lowest_loss_rate(_cell(results, "train_loss", activation, depth))
+def _best_rate(results: Results, activation: str, depth: int, deep: bool = False) -> int:
+    """The rate with the highest mean final accuracy on the seeds' validation splits (a rule
+    fixed before the run; the test set never chooses)."""
+    return activations.best_validation_rate(_cell(results, "val_accuracy", activation, depth, deep),
+                                            _cell(results, "val_loss", activation, depth, deep))
 
 
-def _at_best_rate(results: Results, name: str, activation: str, depth: int) -> np.ndarray:
+def _at_best_rate(results: Results, name: str, activation: str, depth: int,
+                  deep: bool = False) -> np.ndarray:
     """`name` at the cell's best rate: `(seed, step)`."""
-    return _cell(results, name, activation, depth)[_best_rate(results, activation, depth)]
+    return _cell(results, name, activation, depth, deep)[_best_rate(results, activation, depth, deep)]
 
 
-def _test_accuracy(results: Results, activation: str, depth: int) -> np.ndarray:
+def _test_accuracy(results: Results, activation: str, depth: int, deep: bool = False) -> np.ndarray:
     """(seed,) final test accuracy at the cell's best rate."""
-    return curves.final(_at_best_rate(results, "test_accuracy", activation, depth))
+    return curves.final(_at_best_rate(results, "test_accuracy", activation, depth, deep))
 
 
 def _pairs(results: Results, config: Config) -> dict[str, stats.Interval]:
@@ -235,7 +255,7 @@ def _(results: Results, config: Config):
                                              for d in deep} for a in (REFERENCE, SATURATING)},
         chosen_rates_by_depth={LABELS[a]: {d: fastest[a, d]["rates"] for d in deep}
                                for a in (REFERENCE, SATURATING)},
-        budget=config.train.steps)
+        budget=config.deep_train.steps)
 
 
 @claims.rule("relu_cheapest", kind=stats.CHECK, questions="Q35",
@@ -258,20 +278,18 @@ def _(results: Results, config: Config):
 
 
 @claims.rule("relu_family_similar", questions="Q34, Q35", expected=stats.NOT_REPRODUCED,
-             deviation="At a converged budget (training accuracy >= 0.99, test accuracy flat "
-                       "over the last quarter) ELU and Swish generalize better than ReLU and "
-                       "Leaky ReLU on MNIST-1D: test accuracy at depth 4 ReLU 0.353 | 0.347, "
-                       "Leaky ReLU 0.350 | 0.347, GELU 0.372 | 0.367, ELU 0.419 | 0.408, Swish "
-                       "0.421 | 0.394 (quick, seeds 0 | 1); ReLU - ELU -6.6 [-8.4, -4.8] | -6.1 "
-                       "[-7.9, -4.3] points. Not an artefact of the rate choice: at the same rate "
-                       "(3e-3) the gap is the same, ELU and Swish lead at every grid rate up to "
-                       "1e-2, and at each activation's best test-set rate (an oracle, not the "
-                       "rule) Swish still leads ReLU by 2.7-2.9 points; with 3000 examples per "
-                       "seed (800 steps) ReLU - ELU was -4.3 [-5.7, -2.8]. The UvA single-seed "
-                       "FashionMNIST table (ReLU family within 0.4 points) does not carry over "
-                       "to this small-data MLP.",
+             deviation="With every seed's own 3500 training / 500 validation examples, width "
+                       "64 and each activation at its best validation rate (1e-2 for all), the "
+                       "family's mean test accuracies at depth 4 lie within 2.5 points (0.598-"
+                       "0.623 | 0.600-0.622, quick seeds 0 | 1) and no activation leads at both "
+                       "seeds, but 8 seeds give paired CIs 4-6 points wide: worst pair ReLU - "
+                       "Swish -2.4 [-5.6, +0.8] | Leaky ReLU - ELU -1.7 [-4.3, +0.9] points, "
+                       "outside the +-3 band. Equivalence is not shown at this power. (On 1000-"
+                       "example subsets, deep in memorization, ELU and Swish led ReLU by 5-7 "
+                       "points; that gap was a small-data effect.)",
              rule="at family_depth (4), each activation of the ReLU family (ReLU, Leaky ReLU, "
-                  "ELU, GELU, Swish) at its rate with the lowest mean final training loss: "
+                  "ELU, GELU, Swish) at its rate with the highest mean final accuracy on the "
+                  "seeds' validation splits: "
                   "every pairwise paired 95 % CI over seeds of the final test-accuracy "
                   "difference lies inside +-margin (3 points); statistic: the worst pair")
 def _(results: Results, config: Config):
@@ -296,7 +314,7 @@ def _(results: Results, config: Config):
 def _depth_table(results: Results, config: Config, read) -> dict[str, np.ndarray]:
     """`read(activation, depth) -> (seed,)` for every depth_activation over every trained depth,
     as `(seed, depth)` with NaN where a cell was not trained; and the depths."""
-    trained = set(cells(config))
+    trained = set(deep_cells(config))
     depths = sorted({d for _, d in trained})
     table = {}
     for a in config.depth_activations:
@@ -310,9 +328,9 @@ def _speed_figure(results: Results, config: Config):
     deepest = max(config.depths)
     ax = axes[0, 0]
     for i, a in enumerate(config.depth_activations):
-        curve = _cell(results, "train_accuracy", a, deepest)
+        curve = _cell(results, "train_accuracy", a, deepest, deep=True)
         index = selection.best_by_mean(_steps_to_target(results, config, a, deepest))
-        plots.band(ax, results.coords["step"], curve[index], color=plots.PALETTE[i],
+        plots.band(ax, results.coords["deep_step"], curve[index], color=plots.PALETTE[i],
                    label=f"{LABELS[a]} (lr {config.rates[index]:g})")
     ax.axhline(config.target_accuracy, color="k", linestyle=":", linewidth=1, label="target")
     ax.set_xlabel("optimizer step")
@@ -323,18 +341,20 @@ def _speed_figure(results: Results, config: Config):
                                  lambda a, d: _fastest(results, config, a, d)["steps"])
     for i, a in enumerate(config.depth_activations):
         plots.band(ax, depths, steps[a], color=plots.PALETTE[i], marker="o", label=LABELS[a])
-    ax.axhline(config.train.steps, color="k", linestyle="--", linewidth=1, label="budget (never reached)")
+    ax.axhline(config.deep_train.steps, color="k", linestyle="--", linewidth=1,
+               label="budget (never reached)")
     ax.set_xlabel("hidden layers")
     ax.set_ylabel(f"steps to {config.target_accuracy:.0%} training accuracy")
     ax.set_title("steps to the target (censored at the budget)")
     ax.xaxis.set_major_locator(plots.integer_ticks())
     ax = axes[0, 2]
-    accuracy, _ = _depth_table(results, config, lambda a, d: _test_accuracy(results, a, d))
+    accuracy, _ = _depth_table(results, config,
+                               lambda a, d: _test_accuracy(results, a, d, deep=True))
     for i, a in enumerate(config.depth_activations):
         plots.band(ax, depths, accuracy[a], color=plots.PALETTE[i], marker="o", label=LABELS[a])
     ax.set_xlabel("hidden layers")
     ax.set_ylabel("final test accuracy")
-    ax.set_title("test accuracy at the best rate")
+    ax.set_title("test accuracy at the best validation rate")
     ax.xaxis.set_major_locator(plots.integer_ticks())
     for ax in axes[0]:
         plots.legend_outside(ax)
@@ -359,7 +379,7 @@ def _equivalence_figure(results: Results, config: Config):
     ax.set_xticks(range(len(config.activations)), [LABELS[a] for a in config.activations],
                   rotation=35, ha="right")
     ax.set_ylabel("final test accuracy (mean, 95 % CI)")
-    ax.set_title(f"depth {depth}, each at its best rate")
+    ax.set_title(f"depth {depth}, width {config.width}, each at its best validation rate")
     ax = axes[0, 1]
     pairs = _pairs(results, config)
     names = list(pairs)

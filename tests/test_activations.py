@@ -24,23 +24,29 @@ def test_cell_labels_round_trip():
     assert activations.parse_cell("leaky_relu@10") == ("leaky_relu", 10)
 
 
-def test_lowest_loss_rate_disqualifies_a_rate_with_a_diverged_seed():
-    # (lr, seed, step): rate 1 has the lowest mean but one seed went NaN; rate 2 is next.
-    loss = np.array([[[2.0, 1.0], [2.0, 1.2]],
-                     [[2.0, 0.1], [2.0, np.nan]],
-                     [[2.0, 0.5], [2.0, 0.7]]])
-    assert activations.lowest_loss_rate(loss) == 2
-    assert activations.lowest_loss_rate(loss[[0, 2]]) == 1
+def test_best_validation_rate_takes_the_highest_mean_accuracy_and_disqualifies_divergence():
+    # (lr, seed, step): rate 1 has the highest mean accuracy but one seed's loss went NaN.
+    accuracy = np.array([[[0.1, 0.50], [0.1, 0.52]],
+                         [[0.1, 0.70], [0.1, 0.66]],
+                         [[0.1, 0.60], [0.1, 0.58]]])
+    loss = np.ones_like(accuracy)
+    assert activations.best_validation_rate(accuracy, loss) == 1
+    loss[1, 1, -1] = np.nan
+    assert activations.best_validation_rate(accuracy, loss) == 2
+    assert activations.best_validation_rate(accuracy[[0, 2]], loss[[0, 2]]) == 1
 
 
-def test_per_seed_sets_draw_a_subset_per_seed_and_share_the_test_split():
+def test_per_seed_splits_carve_a_validation_split_per_seed_and_share_the_test_split():
     splits = {"train": {"x": np.arange(20.0)[:, None], "y": np.arange(20)},
               "test": {"x": np.zeros((3, 1)), "y": np.zeros(3, int)}}
     keys = rng.seed_keys(0, 2)
-    train_sets, eval_sets = activations.per_seed_sets(splits, keys, 10, 4)
-    assert train_sets["x"].shape == (2, 10, 1)
-    assert not np.array_equal(train_sets["y"][0], train_sets["y"][1])  # a draw per seed
-    assert len(set(np.asarray(train_sets["y"][0]).tolist())) == 10  # without replacement
+    train_sets, eval_sets = activations.per_seed_splits(splits, keys, 5, 4)
+    assert train_sets["x"].shape == (2, 15, 1)
+    assert eval_sets["val"]["y"].shape == (2, 5)
+    for seed in range(2):  # disjoint, and together every example
+        together = np.concatenate([train_sets["y"][seed], eval_sets["val"]["y"][seed]])
+        assert sorted(np.asarray(together).tolist()) == list(range(20))
+    assert not np.array_equal(eval_sets["val"]["y"][0], eval_sets["val"]["y"][1])  # per seed
     np.testing.assert_array_equal(eval_sets["train"]["y"], train_sets["y"][:, :4])
     assert eval_sets["test"]["x"].shape == (2, 3, 1)
 
@@ -51,10 +57,12 @@ def test_fit_cells_trains_each_rate_as_a_fit_at_that_rate_alone():
     splits["test"] = {k: v[:50] for k, v in splits["test"].items()}
     seeds, rates = 2, (1e-3, 3e-2)
     keys = rng.seed_keys(0, seeds)
-    train_sets, eval_sets = activations.per_seed_sets(splits, rng.run_stream(keys, 2), 100, 50)
+    train_sets, eval_sets = activations.per_seed_splits(splits, rng.run_stream(keys, 2), 100, 50)
     config = TrainConfig(optimizer="adam", lr=1.0, steps=20, batch_size=10, eval_every=10)
     grid = activations.fit_cells([("tanh", 1)], rates, width=4, train_sets=train_sets,
-                                 eval_sets=eval_sets, train_config=config, seed=0, seeds=seeds)
+                                 eval_sets=eval_sets, train_config=config, seed=0, seeds=seeds,
+                                 axis="deep_cell")
+    assert list(grid.axes) == ["deep_cell", "lr"] and grid.axes["deep_cell"] == ["tanh@1"]
     loss = grid.evals("train/loss")
     assert loss.shape == (1, 2, seeds, 3)  # (cell, lr, seed, evaluation)
     np.testing.assert_array_equal(loss[0, 0, :, 0], loss[0, 1, :, 0])  # same inits at every rate

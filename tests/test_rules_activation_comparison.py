@@ -13,7 +13,7 @@ from phenomena.results import Results
 
 SEEDS = 6
 STEPS = list(range(0, 900, 100))  # evaluations of an 800-step budget
-BEST = 2  # the rate index every cell's training loss favours
+BEST = 1  # the rate index every cell's validation accuracy favours
 
 
 def _config(depths=(10,)):
@@ -30,32 +30,40 @@ def _ramp(reach_step):
 
 
 def _fabricated(config, reach=None, accuracy_gain=None, noise=0.002, operations=None) -> Results:
-    """Every cell of `config`: `reach[(activation, depth)]` is the step where its training
-    accuracy crosses 0.6 at every rate (default 300; None never); its final test accuracy at
-    the best rate is 0.5 + `accuracy_gain[activation]` + seed noise of SD `noise`; the
-    training loss is lowest at rate `BEST`. `operations` per activation (default: ReLU 100,
-    others 101-106)."""
+    """Both grids of `config`: in the depth sweep, `reach[(activation, depth)]` is the step
+    where the training accuracy crosses 0.6 at every rate (default 300; None never); in the
+    family grid, the final test accuracy at the best rate is 0.5 + `accuracy_gain[activation]`
+    + seed noise of SD `noise`. Validation accuracy is highest at rate `BEST` in both grids.
+    `operations` per activation (default: ReLU 100, others 101-106)."""
     reach, accuracy_gain = reach or {}, accuracy_gain or {}
     generator = np.random.default_rng(0)
-    cells = ac.cells(config)
     rates = len(config.rates)
-    shape = (len(cells), rates, SEEDS, len(STEPS))
-    train_accuracy, test_accuracy = np.zeros(shape), np.zeros(shape)
-    train_loss = np.ones(shape)
-    for c, (activation, depth) in enumerate(cells):
-        train_accuracy[c] = _ramp(reach.get((activation, depth), 300))
-        final = 0.5 + accuracy_gain.get(activation, 0.0) + noise * generator.standard_normal(SEEDS)
-        test_accuracy[c] = np.linspace(0.1, 1, len(STEPS)) * final[None, :, None] / 1.0
-        test_accuracy[c, :, :, -2:] = final[None, :, None]  # flat over the last evaluations
-        train_loss[c, :, :, -1] = 0.5
-        train_loss[c, BEST, :, -1] = 0.1
     results = Results()
-    coords = dict(cell=[activations.cell_label(a, d) for a, d in cells], lr=list(config.rates),
+    axes = ("lr", "seed", "step")
+    family, deep = ac.family_cells(config), ac.deep_cells(config)
+    shape = (len(family), rates, SEEDS, len(STEPS))
+    test_accuracy, val_accuracy = np.zeros(shape), np.full(shape, 0.4)
+    for c, (activation, depth) in enumerate(family):
+        final = 0.5 + accuracy_gain.get(activation, 0.0) + noise * generator.standard_normal(SEEDS)
+        test_accuracy[c] = np.linspace(0.1, 1, len(STEPS)) * final[None, :, None]
+        test_accuracy[c, :, :, -2:] = final[None, :, None]  # flat over the last evaluations
+        val_accuracy[c, BEST, :, -1] = 0.6
+    coords = dict(cell=[activations.cell_label(a, d) for a, d in family], lr=list(config.rates),
                   seed=list(range(SEEDS)), step=STEPS)
-    axes = ("cell", "lr", "seed", "step")
-    results.add("train_accuracy", train_accuracy, axes, **coords)
-    results.add("train_loss", train_loss, axes)
-    results.add("test_accuracy", test_accuracy, axes)
+    results.add("val_accuracy", val_accuracy, ("cell", *axes), **coords)
+    results.add("val_loss", np.ones(shape), ("cell", *axes))
+    results.add("test_accuracy", test_accuracy, ("cell", *axes))
+    shape = (len(deep), rates, SEEDS, len(STEPS))
+    train_accuracy, val_accuracy = np.zeros(shape), np.full(shape, 0.4)
+    for c, (activation, depth) in enumerate(deep):
+        train_accuracy[c] = _ramp(reach.get((activation, depth), 300))
+        val_accuracy[c, BEST, :, -1] = 0.6
+    deep_axes = ("deep_cell", "lr", "seed", "deep_step")
+    results.add("deep_train_accuracy", train_accuracy, deep_axes,
+                deep_cell=[activations.cell_label(a, d) for a, d in deep], deep_step=STEPS)
+    results.add("deep_val_accuracy", val_accuracy, deep_axes)
+    results.add("deep_val_loss", np.ones(shape), deep_axes)
+    results.add("deep_test_accuracy", np.full(shape, 0.5), deep_axes)
     operations = operations or {a: 100.0 + (a != "relu") * (1 + i)
                                 for i, a in enumerate(ac.LABELS)}
     names = list(ac.LABELS)
@@ -134,21 +142,22 @@ def test_family_rule_not_reproduced_when_intervals_are_too_wide():
     assert verdict.interval.high - verdict.interval.low > 2 * config.margin
 
 
-def test_the_rate_comes_from_the_training_loss_not_the_test_set():
+def test_the_rate_comes_from_the_validation_split_not_the_test_set():
     config = _config()
     results = _fabricated(config)
-    # A better test accuracy at a rate whose training loss is worse does not count.
+    # A better test accuracy at a rate whose validation accuracy is worse does not count.
     results.arrays["test_accuracy"][:, 0, :, -1] = 0.9
     verdict = _decided(results, config)["relu_family_similar"]
     assert verdict.details["test_accuracy"]["ReLU"].mean == pytest.approx(0.5, abs=0.01)
+    assert verdict.details["chosen_rate"]["ReLU"] == config.rates[BEST]
 
 
 def test_ignored_keys_are_refused():
-    assert set(ac.Config.IGNORED_KEYS) == {"train.lr"}
+    assert set(ac.Config.IGNORED_KEYS) == {"train.lr", "deep_train.lr"}
     for key in ac.Config.IGNORED_KEYS:
         with pytest.raises(ConfigError, match=key):
             resolve_config(ac, "quick", overrides={key: "0.5"})
-    assert resolve_config(ac, "quick", overrides={"train.steps": "400"}).train.steps == 400
+    assert resolve_config(ac, "quick", overrides={"train.steps": "500"}).train.steps == 500
 
 
 def test_impossible_configs_are_refused():

@@ -13,29 +13,29 @@ from phenomena.runner import resolve_config
 
 SEEDS = 6
 STEPS = [0, 400, 800]
-BEST = 1  # the rate index every cell's training loss favours
+BEST = 0  # the rate index every cell's validation accuracy favours
 
 
 def _fabricated(config, gain=None, noise=0.002, swish_operations=110.0) -> Results:
     """Both activations at every depth of `config`: final test accuracy at the best rate is
-    0.5 for ReLU and 0.5 + `gain[depth]` for Swish, plus seed noise of SD `noise`; the training
-    loss is lowest at rate `BEST`. ReLU's step costs 100 operations, Swish's `swish_operations`."""
+    0.5 for ReLU and 0.5 + `gain[depth]` for Swish, plus seed noise of SD `noise`; the
+    validation accuracy is highest at rate `BEST`. ReLU's step costs 100 operations, Swish's `swish_operations`."""
     gain = gain or {}
     generator = np.random.default_rng(0)
     cells = [(a, d) for a in (sr.RELU, sr.SWISH) for d in config.depths]
     shape = (len(cells), len(config.rates), SEEDS, len(STEPS))
-    test_accuracy, train_loss = np.full(shape, 0.2), np.ones(shape)
+    test_accuracy, val_accuracy = np.full(shape, 0.2), np.full(shape, 0.4)
     for c, (activation, depth) in enumerate(cells):
         final = 0.5 + (gain.get(depth, 0.0) if activation == sr.SWISH else 0.0)
         test_accuracy[c, :, :, -1] = final + noise * generator.standard_normal(SEEDS)
-        test_accuracy[c, BEST + 1:, :, -1] = 0.9  # a better test score at a worse-fitting rate
-        train_loss[c, :, :, -1] = 0.5
-        train_loss[c, BEST, :, -1] = 0.1
+        test_accuracy[c, BEST + 1:, :, -1] = 0.9  # a better test score at a worse-validating rate
+        val_accuracy[c, BEST, :, -1] = 0.6
     results = Results()
     axes = ("cell", "lr", "seed", "step")
-    results.add("train_loss", train_loss, axes,
+    results.add("val_accuracy", val_accuracy, axes,
                 cell=[activations.cell_label(a, d) for a, d in cells], lr=list(config.rates),
                 seed=list(range(SEEDS)), step=STEPS)
+    results.add("val_loss", np.ones(shape), axes)
     results.add("test_accuracy", test_accuracy, axes)
     operations = np.array([[100.0] * len(config.depths), [swish_operations] * len(config.depths)])
     results.add("step_operations", operations, ("activation", "depth"),
@@ -87,7 +87,7 @@ def test_ignored_keys_are_refused():
     for key in sr.Config.IGNORED_KEYS:
         with pytest.raises(ConfigError, match=key):
             resolve_config(sr, "quick", overrides={key: "0.5"})
-    assert resolve_config(sr, "quick", overrides={"train.steps": "400"}).train.steps == 400
+    assert resolve_config(sr, "quick", overrides={"train.steps": "500"}).train.steps == 500
 
 
 def test_impossible_configs_are_refused():

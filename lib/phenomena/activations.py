@@ -58,17 +58,21 @@ def mlp_config(activation: str, depth: int, width: int) -> MLPConfig:
                      init=conventional_init(activation))
 
 
-def per_seed_sets(splits: dict, keys: jax.Array, train_size: int, train_eval_size: int):
-    """One random training subset per seed key, and the evaluation sets of each seed.
+def per_seed_splits(splits: dict, split_keys: jax.Array, n_val: int, train_eval_size: int):
+    """Each seed's own split of the training examples into training and validation parts.
 
     Returns `(train_sets, eval_sets)`, both with a leading seed axis: `train_sets` holds each
-    seed's `train_size` examples, `eval_sets` the first `train_eval_size` of them as "train"
-    (a random sample of that seed's subset, since the subset is in random order) and the
-    shared test split as "test".
+    seed's training part (all training examples but its `n_val` validation ones, in random
+    order), `eval_sets` the first `train_eval_size` of them as "train", the seed's validation
+    part as "val" (it chooses the learning rate) and the shared test split as "test" (it
+    decides the claims, and never chooses anything).
     """
-    train_sets = data.random_subsets(splits["train"], keys, train_size)
+    examples = jax.tree.map(jnp.asarray, splits["train"])  # indexed by traced permutations
+    train_sets, val_sets = jax.vmap(
+        lambda key: data.split_validation(examples, key, n_val))(split_keys)
     eval_sets = {"train": jax.tree.map(lambda a: a[:, :train_eval_size], train_sets),
-                 "test": data.same_for_every_run(splits["test"], keys.shape[0])}
+                 "val": val_sets,
+                 "test": data.same_for_every_run(splits["test"], split_keys.shape[0])}
     return train_sets, eval_sets
 
 
@@ -80,40 +84,43 @@ def _for_every_rate(per_seed, rates: int):
 def fit_cells(cells: Sequence[tuple[str, int]], rates: Sequence[float], *, width: int,
               train_sets: dict, eval_sets: dict, train_config: train.TrainConfig, seed: int,
               seeds: int, part: int = 0, in_features: int = data.MNIST1D_LENGTH,
-              out_features: int = data.MNIST1D_CLASSES) -> Grid:
+              out_features: int = data.MNIST1D_CLASSES, axis: str = "cell") -> Grid:
     """Train an MLP classifier for every (activation, depth) cell at every learning rate.
 
     One compiled program per cell; its rates and seeds are vmapped. Every cell and rate shares
     the seed keys, so all comparisons are paired (same init keys, batches and training subset
     per seed). `train_sets` and `eval_sets` have a leading seed axis (`per_seed_sets`). The
-    returned grid's arrays are `(cell, lr, seed, ...)`, cells labelled by `cell_label`.
+    returned grid's arrays are `(cell, lr, seed, ...)`, cells labelled by `cell_label`; `axis`
+    renames the cell axis, so that two grids (say, of different widths) fit in one `Results`.
     """
     runs_train = _for_every_rate(train_sets, len(rates))
     runs_eval = _for_every_rate(eval_sets, len(rates))
 
     def fit_cell(arm, keys, run_rates):
-        activation, depth = parse_cell(arm["cell"])
+        activation, depth = parse_cell(arm[axis])
         graphdef, state = models.mlps(in_features, out_features,
                                       mlp_config(activation, depth, width), keys)
         return train.fit(graphdef, state, losses.cross_entropy, runs_train, train_config, keys,
                          hparams={"learning_rate": run_rates},
                          evaluate=losses.classification_metrics, eval_data=runs_eval,
-                         data_axis=0, name=arm["cell"])
+                         data_axis=0, name=arm[axis])
 
     labels = [cell_label(a, d) for a, d in cells]
-    return grid_fit({"cell": labels, "lr": list(rates)}, fit_cell, seed=seed, seeds=seeds,
+    return grid_fit({axis: labels, "lr": list(rates)}, fit_cell, seed=seed, seeds=seeds,
                     part=part, vmapped="lr")
 
 
-def lowest_loss_rate(train_loss) -> int:
-    """Index of the rate with the lowest mean final training loss over seeds.
+def best_validation_rate(val_accuracy, val_loss) -> int:
+    """Index of the rate with the highest mean final validation accuracy over seeds.
 
-    `train_loss` is one cell's `(lr, seed, step)` curves. A validation-free choice: it never
-    looks at the test set the accuracy claims are judged on. A rate at which any seed went
-    non-finite is disqualified (`selection.best_by_mean`).
+    `val_accuracy` and `val_loss` are one cell's `(lr, seed, step)` curves on each seed's own
+    validation split: the choice never looks at the test set the accuracy claims are judged
+    on. A rate at which any seed's validation loss went non-finite (a diverged run, whose
+    accuracy is an argmax of garbage) is disqualified (`selection.best_by_mean`).
     """
-    final = np.asarray(train_loss, np.float64)[..., -1]
-    return selection.best_by_mean(final, excluded=~np.isfinite(final))
+    final = np.asarray(val_accuracy, np.float64)[..., -1]
+    diverged = ~np.isfinite(np.asarray(val_loss, np.float64)[..., -1])
+    return selection.best_by_mean(final, excluded=diverged, mode="max")
 
 
 def train_step_cost(activation: str, depth: int, width: int, batch_size: int,

@@ -323,6 +323,15 @@ def _depth_table(results: Results, config: Config, read) -> dict[str, np.ndarray
     return table, depths
 
 
+def _by_depth(ax, depths, values, color, label):
+    """Mean and 95 % CI over seeds of `values` `(seed, depth)` as error bars (one depth too)."""
+    mean, low, high = plots.seed_band(values)
+    ax.errorbar(depths, mean, yerr=[mean - low, high - mean], fmt="o-", capsize=4, color=color,
+                label=label)
+    ax.set_xticks(depths)
+    ax.set_xlim(min(depths) - 1, max(depths) + 1)
+
+
 def _speed_figure(results: Results, config: Config):
     fig, axes = plots.figure(ncols=3, width=4.2)
     deepest = max(config.depths)
@@ -340,22 +349,20 @@ def _speed_figure(results: Results, config: Config):
     steps, depths = _depth_table(results, config,
                                  lambda a, d: _fastest(results, config, a, d)["steps"])
     for i, a in enumerate(config.depth_activations):
-        plots.band(ax, depths, steps[a], color=plots.PALETTE[i], marker="o", label=LABELS[a])
+        _by_depth(ax, depths, steps[a], plots.PALETTE[i], LABELS[a])
     ax.axhline(config.deep_train.steps, color="k", linestyle="--", linewidth=1,
                label="budget (never reached)")
     ax.set_xlabel("hidden layers")
     ax.set_ylabel(f"steps to {config.target_accuracy:.0%} training accuracy")
     ax.set_title("steps to the target (censored at the budget)")
-    ax.xaxis.set_major_locator(plots.integer_ticks())
     ax = axes[0, 2]
     accuracy, _ = _depth_table(results, config,
                                lambda a, d: _test_accuracy(results, a, d, deep=True))
     for i, a in enumerate(config.depth_activations):
-        plots.band(ax, depths, accuracy[a], color=plots.PALETTE[i], marker="o", label=LABELS[a])
+        _by_depth(ax, depths, accuracy[a], plots.PALETTE[i], LABELS[a])
     ax.set_xlabel("hidden layers")
     ax.set_ylabel("final test accuracy")
     ax.set_title("test accuracy at the best validation rate")
-    ax.xaxis.set_major_locator(plots.integer_ticks())
     for ax in axes[0]:
         plots.legend_outside(ax)
     deep = [d for d in config.depths if d >= config.deep_from]

@@ -17,7 +17,11 @@ both seeds (mean 0.48: it settles at w = 0, P = 0.5 everywhere); share of seeds 
 by hidden width 1/2/3/4/8: 0.00/0.57/0.92/1.00/1.00 and 0.00/0.54/0.92/1.00/1.00; 8 units:
 1.00 [0.985, 1.00] at both seeds; 2 units stuck in 0.43 [0.37, 0.49] / 0.46 [0.40, 0.53] of
 seeds (LITERATURE: ~1/3), the same share at half the budget (converged: no stuck seed
-escapes in the second 2500 steps). AND/OR: fitted by every seed with bias (1.00 [0.993, 1.00]
+escapes in the second 2500 steps). The excess over ~1/3 comes from the {0, 1} input encoding
+(review, measured outside this module): with ±1 inputs (`toy2d.gate(..., signed=True)`) the
+2-unit stuck share is 0.27 [0.24, 0.31] (512 seeds, GD lr 0.5); random bias inits leave the
+{0, 1} share at 0.44; and it is converged, not a budget effect: 0.43-0.52 across lr 0.05-2,
+20 000 steps, Adam, and He / Glorot-uniform inits. AND/OR: fitted by every seed with bias (1.00 [0.993, 1.00]
 of 512 runs); without bias the best strict accuracy is 0.75 and the (0, 0) logit is exactly
 0 in every run, although the conventional "logit > 0" accuracy would credit OR with 1.00.
 Runtime: smoke ~22 s CPU (compilation of small programs); quick 13-15 s CPU (user+sys) on 2

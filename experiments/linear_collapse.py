@@ -12,8 +12,15 @@ output on the test inputs.
 
 How the datasets combine (fixed before the run): 'reproduced' if both halves of the claim
 hold on both datasets, 'nuanced' if on one only. Every net has converged: at its best rate
-the training loss falls by less than 1e-4 over the last quarter (the deep linear net sits at
-logistic regression's training loss, difference ~1e-5; the ReLU net at ~1e-7).
+the training loss falls by less than 1e-4 over the last quarter. The deep linear net sits at
+logistic regression's optimum: its final training loss minus logistic regression's is
+-3e-8 (circles) / -1e-8 (moons) at seed 0 (-2e-8 / -4e-9 at seed 1); the ReLU net's training
+loss falls by 7e-6 (circles) / 4e-7 (moons) over the last quarter at seed 0 (4e-5 / 8e-7 at
+seed 1). The chosen rates include edges of the grid (seed 0: deep linear 0.003 on circles,
+ReLU 0.03 on moons; seed 1 also ReLU 0.003 on circles); this is harmless: a run over
+0.001-0.1 (5 rates, ~2x the CPU) picks the same rates and gives identical numbers at seed 0,
+the deep linear net cannot beat the optimum it already reaches, and the ReLU net is within
+1.5 points of 100 % on both datasets.
 
 Command:  python -m experiments.linear_collapse --profile quick
 Expected (quick, 16 seeds; seed 0 / seed 1):
@@ -22,9 +29,10 @@ Expected (quick, 16 seeds; seed 0 / seed 1):
 - nonlinearity_needed: nuanced (deviation). Circles: deep linear − logistic regression
   -0.03 [-0.05, -0.00] / +0.03 [-0.03, 0.09] points (both at ~50 %, chance), ReLU − logistic
   +48.5 [47.5, 49.6] / +48.4 [47.5, 49.3]: holds. Moons: deep linear − logistic 0.00 points
-  (the same function), ReLU − logistic +11.3 [10.8, 11.9] / +12.0 [11.1, 12.8]: the ReLU net
-  reaches 99.5 % but logistic regression already scores 88 %, so 15 points cannot be gained.
-Runtime: smoke ~20 s CPU (compilation); quick 25 s CPU (user+sys) warm, ~36 s with a cold
+  (the same function), ReLU − logistic +11.3 [10.8, 11.8] / +12.0 [11.1, 12.8]: the ReLU net
+  reaches 99.5 % but logistic regression already scores 88 %, so 15 points cannot be gained;
+  the ReLU net closes 0.96 [0.93, 0.99] / 0.98 [0.97, 0.99] of logistic regression's test error there.
+Runtime: smoke ~20 s CPU (compilation); quick 26-28 s CPU (user+sys) warm, ~36 s with a cold
 compile cache, on 2 shared CPU cores; full (64 seeds, 1000/5000 points, 10000 steps) is for
 one GPU and was not run.
 """
@@ -213,6 +221,14 @@ def test_points(results: Results, dataset: str, model: str) -> np.ndarray:
     return 100 * curves.final(at_best_rate(results, "test_accuracy", dataset, model))
 
 
+def error_closed(model: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per seed, the share of the reference's test error (points below 100) that `model`
+    removes: (model − reference) / (100 − reference); NaN where the reference is perfect."""
+    headroom = 100 - np.asarray(reference, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(headroom > 0, (np.asarray(model, np.float64) - reference) / headroom, np.nan)
+
+
 def dataset_outcome(results: Results, dataset: str) -> dict:
     """The two halves of the claim on one dataset, with the convergence readings beside them."""
     reference = test_points(results, dataset, REFERENCE)
@@ -230,6 +246,8 @@ def dataset_outcome(results: Results, dataset: str) -> dict:
         "best_rate": {m: results.coords["rate"][best_rate(results, dataset, m)] for m in MODELS},
         "train_loss_drop_last_quarter": {m: stats.mean_ci(curves.last_quarter_drop(steps, loss[m]))
                                          for m in MODELS},
+        "relu_share_of_logistic_error_closed": stats.mean_ci(error_closed(
+            test_points(results, dataset, "ReLU"), reference)),
         "deep_linear_minus_logistic_train_loss": stats.paired_diff_ci(
             curves.final(loss["deep linear"]), results.sel("logistic_train_loss", dataset=dataset)),
     }
@@ -257,12 +275,14 @@ def _(results: Results, config: Config):
                        "at seed 1; deep linear within 0.1 points of logistic regression). On moons "
                        "the deep linear net equals logistic regression (difference 0.00 points) and "
                        "the ReLU net reaches 99.5 %, but logistic regression already scores 88 %, so "
-                       "the gain is +11.3 [10.8, 11.9] and +12.0 [11.1, 12.8] points, below 15. The "
+                       "the gain is +11.3 [10.8, 11.8] and +12.0 [11.1, 12.8] points, below 15. The "
                        "bar cannot be met on moons at any noise: scikit-learn's logistic regression "
                        "scores 88.5 / 87.8 / 86.5 / 84.7 % at noise 0 / 0.1 / 0.2 / 0.3 (16 draws "
                        "of 200/1000 points), so the most a perfect classifier could gain is 11.5-15.3 "
-                       "points, and only the noisiest moons, where no classifier is perfect, leave "
-                       "room.",
+                       "points; at noise 0.3, the only level that leaves room, the ReLU net overfits "
+                       "its 200 points and gains only +1.6 [0.7, 2.6] (review's numbers). So moons "
+                       "is ceiling-limited, not a task where nonlinearity does not help: the ReLU "
+                       "net closes 0.96 [0.93, 0.99] (seed 0) / 0.98 [0.97, 0.99] (seed 1) of logistic regression's test error on moons.",
              rule="per dataset (circles, moons; fresh draws per seed), final test accuracy in "
                   "points, each net at its own best rate (lowest mean final training loss): the "
                   "paired 95 % CI of deep linear − logistic regression lies within ±2 and the "

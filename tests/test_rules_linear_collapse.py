@@ -69,6 +69,15 @@ def test_each_net_is_read_at_its_own_lowest_training_loss_rate():
     assert moons["deep_linear_minus_logistic"].mean == pytest.approx(0.0, abs=1e-9)
 
 
+def test_error_closed_is_the_share_of_the_reference_error_removed():
+    closed = exp.error_closed(np.array([99.0, 95.0, 100.0]), np.array([88.0, 95.0, 100.0]))
+    np.testing.assert_allclose(closed[:2], [11 / 12, 0.0])
+    assert np.isnan(closed[2])  # a perfect reference leaves no error to close
+    decided = {v.claim.id.split(".")[1]: v for v in exp.claims.decide(_fabricated(), CONFIG)}
+    moons = decided["nonlinearity_needed"].details["by_dataset"]["moons"]
+    assert moons["relu_share_of_logistic_error_closed"].mean == pytest.approx(20.0 / 15.0, rel=0.05)
+
+
 def test_collapse_is_exact_for_identity_activations_only():
     x = np.random.default_rng(1).standard_normal((50, 2)).astype(np.float32)
     for activation, small in (("identity", True), ("relu", False)):

@@ -105,14 +105,8 @@ class Config(BaseConfig):
         check(all(d >= 1 for d in (*self.depths, self.family_depth)), "depths must be >= 1")
         check(list(self.depths) == sorted(set(self.depths)), "depths must be increasing")
         check(self.width > 0 and self.deep_width > 0, "widths must be positive")
-        check(len(self.rates) >= 2 and all(r > 0 for r in self.rates),
-              "rates must be at least two positive learning rates")
-        check(0 < self.val_size < data.MNIST1D_TRAIN_SIZE,
-              f"val_size must be in [1, {data.MNIST1D_TRAIN_SIZE - 1}]")
-        check(0 < self.train_eval_size <= data.MNIST1D_TRAIN_SIZE - self.val_size,
-              "train_eval_size must be in [1, training examples left after the validation split]")
+        activations.check_grid_config(self)
         check(0.1 < self.target_accuracy < 1, "target_accuracy must lie between chance (0.1) and 1")
-        check(0 < self.margin < 1, "margin must be in (0, 1)")
 
 
 CONFIG = Config()

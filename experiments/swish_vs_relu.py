@@ -72,13 +72,7 @@ class Config(BaseConfig):
         check(len(self.depths) >= 1 and all(d >= 1 for d in self.depths), "depths must be >= 1")
         check(list(self.depths) == sorted(set(self.depths)), "depths must be increasing")
         check(self.width > 0, "width must be positive")
-        check(len(self.rates) >= 2 and all(r > 0 for r in self.rates),
-              "rates must be at least two positive learning rates")
-        check(0 < self.val_size < data.MNIST1D_TRAIN_SIZE,
-              f"val_size must be in [1, {data.MNIST1D_TRAIN_SIZE - 1}]")
-        check(0 < self.train_eval_size <= data.MNIST1D_TRAIN_SIZE - self.val_size,
-              "train_eval_size must be in [1, training examples left after the validation split]")
-        check(0 < self.margin < 1, "margin must be in (0, 1)")
+        activations.check_grid_config(self)
 
 
 CONFIG = Config()

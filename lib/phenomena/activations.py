@@ -19,6 +19,7 @@ import optax
 from flax import nnx
 
 from phenomena import data, losses, models, selection, train
+from phenomena.config import check
 from phenomena.experiment import Grid, grid_fit
 from phenomena.models import MLP, MLPConfig
 from phenomena.optim import make_optimizer
@@ -56,6 +57,18 @@ def mlp_config(activation: str, depth: int, width: int) -> MLPConfig:
     """The MLP of one cell: `depth` hidden layers of `width`, the activation's conventional init."""
     return MLPConfig(width=width, depth=depth, activation=activation,
                      init=conventional_init(activation))
+
+
+def check_grid_config(config) -> None:
+    """Validate the fields every activation-grid config shares (`rates`, `val_size`,
+    `train_eval_size`, `margin`): a one-line error (exit 2) for an impossible value."""
+    check(len(config.rates) >= 2 and all(r > 0 for r in config.rates),
+          "rates must be at least two positive learning rates")
+    check(0 < config.val_size < data.MNIST1D_TRAIN_SIZE,
+          f"val_size must be in [1, {data.MNIST1D_TRAIN_SIZE - 1}]")
+    check(0 < config.train_eval_size <= data.MNIST1D_TRAIN_SIZE - config.val_size,
+          "train_eval_size must be in [1, training examples left after the validation split]")
+    check(0 < config.margin < 1, "margin must be in (0, 1)")
 
 
 def per_seed_splits(splits: dict, split_keys: jax.Array, n_val: int, train_eval_size: int):

@@ -1,9 +1,7 @@
 """phenomena.activations: conventional inits, cell labels, the vmapped rate grid, the rate
 choice and XLA's count of a training step."""
 
-import jax
 import numpy as np
-import pytest
 
 from phenomena import activations, data, models, rng, train
 from phenomena.train import TrainConfig

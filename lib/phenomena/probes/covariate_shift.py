@@ -17,7 +17,6 @@ the shift a layer suffers in its gradient when the layers before it take their s
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp

@@ -31,6 +31,11 @@ def _fabricated(cnn=0.87, raw=(0.32, 0.56), fft=(0.39, 0.39), lrs=(1e-2,)) -> Re
     shallow_acc = np.array([raw, fft])[..., None] + noise  # (features, shallow, seed)
     results.add("shallow_test_accuracy", shallow_acc, ("features", "shallow", "seed"),
                 features=["raw", "fft"], shallow=["logistic", "rbf_svm"])
+    # Grid choices: the first point everywhere (every hyperparameter at its lower edge), but
+    # the SVM on FFT features at index 1 (C at its lower edge, the kernel width inside its grid).
+    choice = np.zeros((2, 2, SEEDS), int)
+    choice[1, 1] = 1
+    results.add("shallow_grid_choice", choice, ("features", "shallow", "seed"))
     return results
 
 
@@ -44,6 +49,12 @@ def test_cnn_far_ahead_of_every_shallow_model_is_reproduced():
     assert gap.verdict == stats.REPRODUCED
     assert gap.interval.mean == pytest.approx(31.0, abs=1e-6)  # the SVM: 87 - 56 points
     assert gap.details["gap_by_model"]["logistic"].mean == pytest.approx(55.0, abs=1e-6)
+
+
+def test_grid_edge_choices_are_counted_per_hyperparameter():
+    edges = _decided(_fabricated())["shallow_needs_features"].details["grid_edge_choices"]
+    assert edges["raw"]["logistic"] == {"C": SEEDS, "of_seeds": SEEDS}
+    assert edges["fft"]["rbf_svm"] == {"C": SEEDS, "gamma_scale": 0, "of_seeds": SEEDS}
 
 
 def test_one_shallow_model_within_the_margin_is_nuanced_and_both_not_reproduced():

@@ -78,3 +78,22 @@ def test_grid_settings_and_tune_size():
     found = shallow.tuned_score(shallow.LOGISTIC, _blobs(60, 0), _blobs(40, 1), _blobs(100, 2),
                                 tune_size=20)
     assert found.test_accuracy == 1.0
+
+
+def test_at_edge_names_the_hyperparameters_chosen_at_a_grid_end():
+    baseline = shallow.Baseline("svm", shallow.RBF_SVM.make, {"C": (1.0, 10.0, 100.0),
+                                                             "gamma_scale": (0.3, 1.0, 3.0)})
+    assert baseline.at_edge({"C": 10.0, "gamma_scale": 1.0}) == []
+    assert baseline.at_edge({"C": 100.0, "gamma_scale": 0.3}) == ["C", "gamma_scale"]
+    assert shallow.Baseline("one", shallow.RBF_SVM.make, {"C": (1.0,)}).at_edge({"C": 1.0}) == []
+
+
+def test_circular_smoothing_before_the_fft_is_undone_by_standardizing():
+    # A circular filter multiplies each Fourier magnitude by its constant gain there; the
+    # per-feature standardization divides it out again (the docstring's note).
+    from sklearn.preprocessing import StandardScaler
+    x = np.random.default_rng(0).standard_normal((50, 16))
+    smoothed = (np.roll(x, 1, axis=1) + 2 * x + np.roll(x, -1, axis=1)) / 4
+    plain = StandardScaler().fit_transform(shallow.fft_features(x)[:, :-1])
+    smooth = StandardScaler().fit_transform(shallow.fft_features(smoothed)[:, :-1])
+    np.testing.assert_allclose(smooth, plain, atol=1e-4)

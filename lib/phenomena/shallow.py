@@ -31,6 +31,10 @@ def fft_features(x) -> np.ndarray:
     A circular shift of a signal multiplies each Fourier coefficient by a unit phase, so the
     magnitudes are shift-invariant; the phases (where the pattern is, and much of its shape)
     are dropped. Pure: numpy in, numpy out, no fitted state (standardize downstream).
+
+    With standardized features, any circular smoothing (or other circular filter) applied to
+    the signal before the FFT is a no-op: it multiplies each magnitude by the filter's own
+    constant gain at that frequency, and standardization divides that constant out again.
     """
     return np.abs(np.fft.rfft(np.asarray(x, np.float64), axis=-1)).astype(np.float32)
 
@@ -58,12 +62,21 @@ class Baseline:
         names = list(self.grid)
         return [dict(zip(names, values)) for values in itertools.product(*self.grid.values())]
 
+    def at_edge(self, params: Mapping[str, Any]) -> list[str]:
+        """The hyperparameters whose chosen value is the first or last of its grid (a choice
+        there may mean the optimum lies beyond the grid)."""
+        return [name for name, values in self.grid.items()
+                if len(values) > 1 and params[name] in (values[0], values[-1])]
+
     def estimator(self, features: int, **params):
         """Standardize the inputs (statistics of the training set), then the classifier."""
         return make_pipeline(StandardScaler(), self.make(features, **params))
 
 
 LOGISTIC = Baseline("logistic regression", _logistic, {"C": (0.01, 0.1, 1.0)})
+# On MNIST-1D these grids put some choices at an edge (the SVM's kernel width at 0.3 on FFT
+# features, at 3 on raw signals). A wider search (logistic C to 100; SVM C to 1000, width
+# 0.03-30) moved no mean test accuracy by more than 1 point and cost a third more CPU time.
 RBF_SVM = Baseline("RBF-kernel SVM", _rbf_svm, {"C": (1.0, 10.0, 100.0),
                                                 "gamma_scale": (0.3, 1.0, 3.0)})
 BASELINES = {"logistic": LOGISTIC, "rbf_svm": RBF_SVM}

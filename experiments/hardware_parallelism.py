@@ -1,36 +1,42 @@
-"""Hardware parallelism: on a 2-core CPU, batching an MNIST-1D MLP's training step raises examples/s about 9-11x from batch 1 to 1024, at the ledger's 10x margin, not clearly above it.
+"""Hardware parallelism: on a 2-core CPU, one run per core, batching an MNIST-1D MLP's training step from 1 to 1024 examples raises examples/s 7-8x, short of the ledger's 10x; the verdict depends on the machine.
 
 Q&A: Q5 ("GPUs accelerate deep learning by enabling parallel processing"). Setup: the
-training step of an MNIST-1D MLP (2 hidden ReLU layers; forward, backward and an Adam update
-on a minibatch drawn from the 4000 training signals), for every seed at once (vmapped) with
-the seed axis sharded over the devices of a platform, as the training engine does. For each
-batch size one program is compiled per platform; it runs a `lax.scan` of as many steps as
-make `examples_per_call` examples per run (so a batch-1 step pays no Python dispatch, as in
-the engine's chunks). After one warm-up call, the calls are timed `repeats` times, the batch
-sizes interleaved within each repeat so that a load spike on this shared machine hits every
-batch size alike. Throughput is examples per second over all seeds. Every platform present
-is measured: the CPU always, and a GPU beside it where JAX sees one. For reference, the
-platform's float32 matmul peak (FLOP/s of a large jitted matmul, one per device) and the
-training step's achieved FLOP/s (XLA's cost analysis of one step, times steps, over the wall
-time) as a share of that peak.
+training step of an MNIST-1D MLP (40 -> 128 -> 128 -> 10, ReLU, 23,050 parameters; forward,
+backward and an Adam update on a minibatch drawn from the 4000 training signals). One run per
+device, the run axis sharded over the platform's devices as the training engine does, so at
+batch 1 each device steps exactly one example per step. For each batch size one program is
+compiled per platform; it runs a `lax.scan` of as many steps as make `examples_per_call`
+examples per run (so a batch-1 step pays no Python dispatch, as in the engine's chunks).
+`seeds` counts independent timed repeats, each with its own initialization (and batch keys);
+within a repeat every batch size is timed once, interleaved, so a load spike on this shared
+machine hits all batch sizes alike; one warm-up call per batch size precedes them. Every
+platform present is measured: the CPU always, and a GPU beside it where JAX sees one. For
+reference: the float32 matmul peak (FLOP/s of a large jitted matmul, one per device), the
+step's achieved FLOP/s (XLA's cost analysis of one step, times steps, over the wall time) as a
+share of that peak, and the share of a step's FLOPs that is Adam's update.
 
 Wall times are the measurement here (the claim is about speed), so they stay out of the
-seed-indexed metrics: `metrics.csv` holds only each seed's training loss after a call, which
-is deterministic; the timings are arrays indexed by repeat (`arrays.npz`).
+seed-indexed metrics: `metrics.csv` holds only each repeat's training loss after a call, which
+is deterministic; the timings are arrays indexed by repeat (`arrays.npz`). The verdict is a
+property of the machine that ran it (the suite's only claim decided on wall time): another
+CPU, a quieter one, or a GPU may decide it the other way.
 
 Command:  python -m experiments.hardware_parallelism --profile quick
-Expected (measured, quick, on this 2-core CPU shared with other jobs at load 6-10; no GPU):
-examples/s at batch 1024 / batch 1 = 8.5 [7.4, 9.7] (median over 8 repeats, bootstrap CI) at
-seed 0 and 11.3 [9.6, 13.6] at seed 1: not reproduced (the interval does not clear 10), a
-recorded deviation. Throughput rises steeply to batch 16-64 (per-step overhead amortized,
-matmuls instead of matrix-vector products) and flattens by 256; the step reaches roughly
-60-80 % of the (loaded) matmul peak at the largest batches. A width-128 MLP is small: at
-batch 1 one step of the 8 runs costs ~0.5 ms, mostly fixed per-step work. The statistic sits
-on the threshold, so another seed or a quieter machine may decide it the other way. Where a
-GPU runs (the full profile), the rule also needs GPU/CPU examples/s at the largest batch > 1.
-Runtime: smoke ~7 s CPU; quick 17-35 s of CPU time (user + sys, under the same load);
-full (32 seeds, width 512, batches to 4096, 30 repeats, 8192 x 8192 peak matmul) is for a
-GPU host and was not run.
+Expected (measured, quick, 30 repeats, on this 2-core CPU, devices 0 and 1 one run each, no
+GPU, shared with other jobs): examples/s at batch 1024 / batch 1 = 7.43 [6.76, 7.72] (median
+over repeats, bootstrap CI; the committed run) at seed 0 and 7.56 [7.10, 8.26] at seed 1:
+not reproduced (the CI lies below 10), a recorded deviation; five runs at seeds 0 and 1 gave
+medians 6.9-8.0 (CIs within 5.9-8.7). Throughput is flat from batch 1 to 4 (50-65k examples/s), rises
+steeply to 64 and flattens by 256-1024 (350-470k examples/s). A batch-1 step takes 32-40 us and
+69 % of its FLOPs are Adam's update of all parameters (O(p) whatever the batch; the rest are
+matrix-vector products); at batch 1024 the step reaches 39 % [38, 43] of the matmul peak
+in the committed run (36-48 % over the five).
+An earlier setup that vmapped 8 runs into each program (so "batch 1" stepped 8 rows) measured
+9.94 [7.07, 12.01] over 8 repeats. Where a GPU runs (the full profile), the rule also needs
+GPU/CPU examples/s at the largest batch > 1.
+Runtime: smoke ~7.5 s CPU (user + sys); quick 18.5-20 s CPU warm, ~53 s with a cold
+compilation cache; full (30 repeats, width 512, batches to 4096, 8192 x 8192 peak matmul) is for a GPU
+host and was not run.
 """
 
 from __future__ import annotations
@@ -55,15 +61,26 @@ from phenomena.results import Results
 
 SPEEDUP_MARGIN = 10.0  # examples/s at the largest batch over batch 1, on every platform
 DATA_STREAM = 2  # unused by init (0) and training (1): nothing else is drawn here
+EXPECTED = stats.NOT_REPRODUCED  # measured here; see DEVIATION
+DEVIATION = ("on this 2-core CPU (devices 0 and 1, one run each, no GPU present) examples/s at "
+             "batch 1024 / batch 1 = 6.9-8.0 (CIs within 5.9-8.7) in five runs at seeds 0 and 1 "
+             "(median over 30 timed repeats each, bootstrap CI; this run's in `interval`): batching "
+             "helps seven- to eightfold, short of the 10x margin. The batch-1 step is already "
+             "cheap on a CPU: 32-40 us, 69 % "
+             "of its FLOPs Adam's O(p) update of all 23,050 parameters (paid once per step at any "
+             "batch), the rest memory-bound matrix-vector products; at batch 1024 the step uses "
+             "36-48 % of the matmul peak (the whole curve moves with the machine's load). Decided "
+             "on wall time, the verdict depends on the machine (8 runs vmapped per program, an "
+             "earlier setup, gave 9.94 [7.07, 12.01]); a GPU run (full profile) is still open.")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(BaseConfig):
-    """Every knob of the experiment; `PROFILES` override some of them."""
+    """Every knob of the experiment; `PROFILES` override some of them. `seeds` counts the
+    independent timed repeats (the intervals' n), each with its own initialization."""
 
     batch_sizes: tuple[int, ...] = (1, 4, 16, 64, 256, 1024)  # examples per step per run (must include 1)
     examples_per_call: int = 1024  # examples per run in one timed call (steps = this / batch, at least 1)
-    repeats: int = 8  # timed calls per batch size after one warm-up call (the intervals' n)
     model: MLPConfig = MLPConfig(width=128, depth=2)  # the MLP whose training step is timed
     lr: float = 1e-3  # Adam learning rate of the timed steps (the speed does not depend on it)
     matmul_size: int = 1024  # n of the n x n float32 matmuls that measure the peak FLOP/s
@@ -76,18 +93,18 @@ class Config(BaseConfig):
               f"batch_sizes must start at 1 and rise, got {self.batch_sizes}")
         check(self.examples_per_call >= self.batch_sizes[-1],
               f"examples_per_call must be at least the largest batch, got {self.examples_per_call}")
-        check(self.repeats >= 3, f"repeats must be at least 3 (an interval needs them), got {self.repeats}")
+        check(self.seeds >= 3, f"seeds (timed repeats) must be at least 3 (an interval needs them), "
+                               f"got {self.seeds}")
         check(self.matmul_size > 0 and self.lr > 0, "matmul_size and lr must be positive")
 
 
 CONFIG = Config()
 PROFILES = {
-    "smoke": {"seeds": 2, "batch_sizes": (1, 16), "examples_per_call": 32, "repeats": 3,
+    "smoke": {"seeds": 3, "batch_sizes": (1, 16), "examples_per_call": 32,
               "model.width": 16, "matmul_size": 128},
-    "quick": {},
-    "full": {"seeds": 32, "batch_sizes": (1, 4, 16, 64, 256, 1024, 4096),
-             "examples_per_call": 16384, "repeats": 30, "model.width": 512,
-             "matmul_size": 8192},
+    "quick": {"seeds": 30},
+    "full": {"seeds": 30, "batch_sizes": (1, 4, 16, 64, 256, 1024, 4096),
+             "examples_per_call": 16384, "model.width": 512, "matmul_size": 8192},
 }
 
 
@@ -100,11 +117,9 @@ def platforms(config: Config) -> list[str]:
     return ["cpu"] + ([default] if default != "cpu" and config.gpu else [])
 
 
-def _mesh(platform: str, runs: int) -> Mesh:
-    """A 1-D mesh over as many of the platform's devices as divide the run count evenly."""
-    devices = jax.devices(platform)
-    count = max(d for d in range(1, len(devices) + 1) if runs % d == 0)
-    return Mesh(np.array(devices[:count]), ("runs",))
+def _mesh(platform: str) -> Mesh:
+    """A 1-D mesh over every device of the platform: one run per device."""
+    return Mesh(np.array(jax.devices(platform)), ("runs",))
 
 
 def _place(tree, mesh: Mesh, split: bool):
@@ -128,8 +143,9 @@ def _train_step(graphdef, tx, batch_size: int, params, opt_state, key, step, poo
 
 
 def _train_call(graphdef, tx, batch_size: int, steps: int, params, opt_state, keys, pool):
-    """`steps` training steps of every run (vmapped), scanned: the program that is timed.
-    Returns the new parameters and optimizer states and each run's last loss."""
+    """`steps` training steps of every run (one per device, vmapped over the sharded run
+    axis as the engine does), scanned: the program that is timed. Returns the new parameters
+    and optimizer states and each run's last loss."""
 
     def one_run(params, opt_state, key):
         def body(carry, step):
@@ -142,19 +158,28 @@ def _train_call(graphdef, tx, batch_size: int, steps: int, params, opt_state, ke
     return jax.vmap(one_run)(params, opt_state, keys)
 
 
-def _step_flops(graphdef, tx, batch_size: int, params, opt_state, keys, pool) -> float:
-    """FLOPs of one training step of every run, from XLA's cost analysis (unsharded; a scan's
-    body would be counted once whatever its length, so the step is analysed on its own)."""
-    step = jax.vmap(functools.partial(_train_step, graphdef, tx, batch_size),
-                    in_axes=(0, 0, 0, None, None))
-    return costs.flops(step, params, opt_state, keys, jnp.int32(0), pool)
+def _one_run_step_flops(graphdef, tx, batch_size: int, params, opt_state, key, pool) -> float:
+    """FLOPs of one training step of one run, from XLA's cost analysis (a scan's body would be
+    counted once whatever its length, so the step is analysed on its own)."""
+    step = functools.partial(_train_step, graphdef, tx, batch_size)
+    return costs.flops(step, params, opt_state, key, jnp.int32(0), pool)
 
 
-def _timed(call, args) -> float:
-    """Wall seconds of one call, waiting for its results."""
+def _adam_flops(tx, params, opt_state) -> float:
+    """FLOPs of one Adam update of one run's parameters (gradients shaped like them)."""
+
+    def update(grads, opt_state, params):
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    return costs.flops(update, params, opt_state, params)
+
+
+def _timed(call, args) -> tuple[float, object]:
+    """Wall seconds of one call, waiting for its results, and the results."""
     start = time.perf_counter()
-    jax.block_until_ready(call(*args))
-    return time.perf_counter() - start
+    out = jax.block_until_ready(call(*args))
+    return time.perf_counter() - start, out
 
 
 def _peak_flops(mesh: Mesh, size: int, repeats: int) -> np.ndarray:
@@ -164,35 +189,61 @@ def _peak_flops(mesh: Mesh, size: int, repeats: int) -> np.ndarray:
     matmul = jax.jit(lambda x: jnp.einsum("dij,djk->dik", x, x)).lower(a).compile()
     jax.block_until_ready(matmul(a))  # warm-up
     flops = 2.0 * devices * size**3
-    return np.array([flops / _timed(matmul, (a,)) for _ in range(repeats)])
+    return np.array([flops / _timed(matmul, (a,))[0] for _ in range(repeats)])
 
 
-def measure_platform(platform: str, config: Config, pool: dict) -> dict:
-    """Every batch size's timed calls, FLOPs and final losses on one platform."""
-    mesh = _mesh(platform, config.seeds)
-    keys = rng.seed_keys(config.seed, config.seeds)
+def _repeat_states(config: Config, devices: int):
+    """Per repeat, one freshly initialized MLP, Adam state and batch key per device: leaves
+    shaped (repeat, device, ...)."""
+    keys = rng.seed_keys(config.seed, config.seeds * devices)
     graphdef, state = models.mlps(data.MNIST1D_LENGTH, data.MNIST1D_CLASSES, config.model, keys)
     tx = optax.adam(config.lr)
     opt_state = jax.vmap(tx.init)(state)
     batch_keys = rng.run_stream(keys, DATA_STREAM)
-    args = (_place(state, mesh, True), _place(opt_state, mesh, True),
-            _place(batch_keys, mesh, True), _place(pool, mesh, False))
+    # Held in host memory, (repeat, device, ...): taking repeat r is then a numpy view, not a
+    # compiled slicing program per leaf.
+    split = lambda x: np.asarray(x).reshape((config.seeds, devices) + x.shape[1:])  # noqa: E731
+    key_data = split(jax.random.key_data(batch_keys))
+    return graphdef, tx, (jax.tree.map(split, (state, opt_state)), key_data)
+
+
+def measure_platform(platform: str, config: Config, pool: dict) -> dict:
+    """Every batch size's timed calls (one run per device, `seeds` repeats), FLOPs and final
+    losses on one platform."""
+    mesh = _mesh(platform)
+    devices = mesh.devices.size
+    graphdef, tx, per_repeat = _repeat_states(config, devices)
+    pool_placed = _place(pool, mesh, False)
+
+    (states, key_data) = per_repeat
+
+    def args_of(r):
+        params, opt_state = _place(jax.tree.map(lambda x: x[r], states), mesh, True)
+        keys = _place(jax.random.wrap_key_data(key_data[r]), mesh, True)
+        return params, opt_state, keys, pool_placed
+
+    # One run's state, for the cost analysis.
+    one = (*jax.tree.map(lambda x: x[0, 0], states), jax.random.wrap_key_data(key_data[0, 0]))
+    args = args_of(0)
     calls, steps, flops = {}, {}, {}
     for b in config.batch_sizes:
         steps[b] = max(1, config.examples_per_call // b)
         fn = functools.partial(_train_call, graphdef, tx, b, steps[b])
         calls[b] = jax.jit(fn).lower(*args).compile()  # one program per batch size
-        flops[b] = _step_flops(graphdef, tx, b, state, opt_state, batch_keys, pool)
+        flops[b] = _one_run_step_flops(graphdef, tx, b, *one, pool)
         jax.block_until_ready(calls[b](*args))  # warm-up
-    seconds = np.zeros((len(config.batch_sizes), config.repeats))
-    for r in range(config.repeats):  # interleaved: a load spike hits every batch size alike
-        for i, b in enumerate(config.batch_sizes):
-            seconds[i, r] = _timed(calls[b], args)
-    # Every call starts from the same state: its losses are deterministic, seconds are not.
-    last_loss = np.stack([np.asarray(calls[b](*args)[2]) for b in config.batch_sizes])
+    seconds = np.zeros((len(config.batch_sizes), config.seeds))
+    last_loss = np.zeros((len(config.batch_sizes), config.seeds))
+    for r in range(config.seeds):
+        args = args_of(r)  # placed before the clock starts
+        for i, b in enumerate(config.batch_sizes):  # interleaved: a load spike hits all alike
+            seconds[i, r], out = _timed(calls[b], args)
+            last_loss[i, r] = float(np.mean(out[2]))  # deterministic, unlike the seconds
     return {"seconds": seconds, "steps": steps, "flops": flops, "last_loss": last_loss,
-            "peak": _peak_flops(mesh, config.matmul_size, config.repeats),
-            "devices": mesh.devices.size, "device_kind": mesh.devices.flat[0].device_kind}
+            "adam_flops": _adam_flops(tx, one[0], one[1]),
+            "peak": _peak_flops(mesh, config.matmul_size, config.seeds),
+            "devices": devices, "device_kind": mesh.devices.flat[0].device_kind,
+            "device_ids": [int(d.id) for d in mesh.devices.flat]}
 
 
 def run(config: Config) -> Results:
@@ -200,24 +251,30 @@ def run(config: Config) -> Results:
     pool = data.mnist1d_splits()["train"]
     measured = {p: measure_platform(p, config, pool) for p in platforms(config)}
     names, batches = list(measured), list(config.batch_sizes)
-    examples = np.array([[config.seeds * b * measured[p]["steps"][b] for b in batches]
-                         for p in names], np.float64)  # (platform, batch)
-    seconds = np.stack([measured[p]["seconds"] for p in names])  # (platform, batch, repeat)
-    step_flops = np.array([[measured[p]["flops"][b] for b in batches] for p in names])
+    runs = np.array([measured[p]["devices"] for p in names], np.float64)[:, None]
     steps = np.array([[measured[p]["steps"][b] for b in batches] for p in names], np.float64)
+    examples = runs * np.asarray(batches, np.float64) * steps  # (platform, batch), all devices
+    seconds = np.stack([measured[p]["seconds"] for p in names])  # (platform, batch, repeat)
+    step_flops = runs * np.array([[measured[p]["flops"][b] for b in batches] for p in names])
     results = Results()
-    coords = dict(platform=names, batch=batches, repeat=list(range(config.repeats)),
+    # Wall times sit on a `repeat` axis, never `seed`: metrics.csv (seed-indexed) stays
+    # deterministic. Repeat r and seed r are the same initialization.
+    coords = dict(platform=names, batch=batches, repeat=list(range(config.seeds)),
                   seed=list(range(config.seeds)))
     results.add("seconds_per_call", seconds, ("platform", "batch", "repeat"), **coords)
     results.add("examples_per_second", examples[..., None] / seconds, ("platform", "batch", "repeat"))
     results.add("achieved_flops", (step_flops * steps)[..., None] / seconds,
                 ("platform", "batch", "repeat"))
     results.add("flops_per_step", step_flops, ("platform", "batch"))
+    results.add("steps_per_call", steps, ("platform", "batch"))
+    results.add("adam_flops_per_step", runs[:, 0] * np.array([measured[p]["adam_flops"] for p in names]),
+                ("platform",))
     results.add("peak_flops", np.stack([measured[p]["peak"] for p in names]), ("platform", "repeat"))
     results.add("loss_after_call", np.stack([measured[p]["last_loss"] for p in names]),
                 ("platform", "batch", "seed"))
-    results.meta["devices"] = {p: {"count": measured[p]["devices"],
-                                   "kind": measured[p]["device_kind"]} for p in names}
+    results.meta["devices"] = {p: {"count": measured[p]["devices"], "ids": measured[p]["device_ids"],
+                                   "kind": measured[p]["device_kind"], "runs_per_device": 1}
+                               for p in names}
     return results
 
 
@@ -235,25 +292,45 @@ def median_ci(samples) -> stats.Interval:
     return stats.bootstrap_ci(samples, statistic=np.median)
 
 
+def batch1_step_reading(results: Results, platform: str) -> dict:
+    """What a batch-1 step costs: its wall microseconds (median over repeats), and the share of
+    its FLOPs that Adam's update of every parameter takes (the rest is the matrix-vector
+    products of forward and backward)."""
+    first = results.sel("seconds_per_call", platform=platform)[0]
+    steps = float(results.sel("steps_per_call", platform=platform)[0])
+    flops = results.sel("flops_per_step", platform=platform)[0]
+    adam = float(results.sel("adam_flops_per_step", platform=platform))
+    return {"microseconds_per_step": 1e6 * float(np.median(first)) / steps,
+            "adam_share_of_step_flops": adam / float(flops)}
+
+
 claims = ClaimBook("hardware_parallelism", questions="Q5")
 
 
+def _verdict_text(ci: stats.Interval) -> str:
+    """Whether the interval clears the margin, in words (for the title)."""
+    if ci.above(SPEEDUP_MARGIN):
+        return "above"
+    return "not clearly above" if ci.high >= SPEEDUP_MARGIN else "below"
+
+
 @claims.rule("parallel_throughput",
-             rule=f"on every platform present (the CPU, and a GPU where one ran), the bootstrap 95 % "
-                  f"CI of the median over timed repeats of examples/s at the largest batch (1024) / "
-                  f"examples/s at batch 1 lies above {SPEEDUP_MARGIN:g}; where a GPU ran, also the "
-                  f"CI of the median GPU / CPU examples/s at the largest batch lies above 1",
-             expected=stats.NOT_REPRODUCED,
-             deviation="on this 2-core CPU (no GPU present) examples/s at batch 1024 / batch 1 = "
-                       "8.5 [7.4, 9.7] at seed 0 and 11.3 [9.6, 13.6] at seed 1 (median over 8 "
-                       "timed repeats, bootstrap CI, machine shared at load 6-10): batching helps "
-                       "about tenfold, but the interval does not clear the 10x margin. The "
-                       "statistic sits on the threshold; a GPU run (full profile) is still open.")
+             rule=f"one run per device (each device steps one example per step at batch 1), "
+                  f"timed in `seeds` independent repeats (each with its own initialization, the "
+                  f"batch sizes interleaved within a repeat): on every platform present (the CPU, "
+                  f"and a GPU where one ran), the bootstrap 95 % CI of the median over repeats of "
+                  f"examples/s at the largest batch (1024) / examples/s at batch 1 lies above "
+                  f"{SPEEDUP_MARGIN:g}; where a GPU ran, also the CI of the median GPU / CPU "
+                  f"examples/s at the largest batch lies above 1. Decided on wall time: the "
+                  f"verdict is a property of the machine that ran it",
+             expected=EXPECTED,
+             deviation=DEVIATION)
 def _(results: Results, config: Config):
     names = results.coords["platform"]
     ratios = {p: median_ci(speedup(results, p)) for p in names}
     holds = all(ci.above(SPEEDUP_MARGIN) for ci in ratios.values())
-    details = {"speedup_by_platform": ratios}
+    details = {"speedup_by_platform": ratios,
+               "devices": results.meta.get("devices", "not recorded")}
     gpus = [p for p in names if p != "cpu"]
     if gpus:
         cpu = results.sel("examples_per_second", platform="cpu")[-1]
@@ -263,6 +340,7 @@ def _(results: Results, config: Config):
         holds = holds and all(ci.above(1) for ci in versus.values())
     else:
         details["accelerator_over_cpu_at_largest_batch"] = "no GPU present: not measured"
+    details["batch1_step"] = {p: batch1_step_reading(results, p) for p in names}
     details["peak_share_by_platform_and_batch"] = {
         p: {b: median_ci(results.sel("achieved_flops", platform=p)[i]
                          / np.median(results.sel("peak_flops", platform=p)))
@@ -272,11 +350,18 @@ def _(results: Results, config: Config):
             for i, b in enumerate(results.coords["batch"])} for p in names}
     weakest = min(ratios, key=lambda p: ratios[p].mean)
     largest = results.coords["batch"][-1]
-    return stats.decide(holds, f"{weakest}: examples/s at batch {largest} / at batch 1 "
-                               "(median over repeats)", ratios[weakest], **details)
+    return stats.decide(holds, f"{weakest}: examples/s at batch {largest} / at batch 1, one run "
+                               "per device (median over repeats)", ratios[weakest], **details)
 
 
 # ---------------------------------------------------------------------------------- figure
+
+def _device_label(results: Results, platform: str) -> str:
+    """'CPU (devices 0, 1: one run each)' from the run's metadata."""
+    info = results.meta.get("devices", {}).get(platform, {})
+    ids = ", ".join(str(i) for i in info.get("ids", [])) or "?"
+    return f"{platform.upper()} (device{'s' if len(info.get('ids', [])) != 1 else ''} {ids}: one run each)"
+
 
 def plot(results: Results, config: Config) -> dict:
     """Examples/s against batch size per platform, and the share of the matmul peak."""
@@ -284,8 +369,7 @@ def plot(results: Results, config: Config) -> dict:
     fig, axes = plots.figure(ncols=2, width=4.6)
     throughput_ax, share_ax = axes[0, 0], axes[0, 1]
     for i, p in enumerate(results.coords["platform"]):
-        color = plots.PALETTE[i]
-        label = f"{p.upper()} ({results.meta.get('devices', {}).get(p, {}).get('count', '?')} devices)"
+        color, label = plots.PALETTE[i], _device_label(results, p)
         plots.band(throughput_ax, batches, results.sel("examples_per_second", platform=p).T,
                    log=True, marker="o", color=color, label=label)
         share = results.sel("achieved_flops", platform=p) / np.median(
@@ -293,18 +377,21 @@ def plot(results: Results, config: Config) -> dict:
         plots.band(share_ax, batches, 100 * share.T, marker="o", color=color, label=label)
     for ax in axes[0]:
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("batch size (examples per step per run)")
+        ax.set_xlabel("batch size (examples per step per device)")
     throughput_ax.set_yscale("log")
-    throughput_ax.set_ylabel(f"training examples/s (all {config.seeds} runs)")
+    throughput_ax.set_ylabel("training examples/s (all devices together)")
     throughput_ax.set_title("throughput of the training step")
     share_ax.set_ylabel("achieved FLOP/s, % of the matmul peak")
     share_ax.set_ylim(bottom=0)
-    share_ax.set_title("how much of the hardware the step uses")
+    share_ax.set_title("share of the hardware it uses")
     plots.legend_outside(share_ax)
-    ratios = {p: float(np.median(speedup(results, p))) for p in results.coords["platform"]}
-    text = ", ".join(f"{r:.0f}x on the {p.upper()}" for p, r in ratios.items())
-    plots.title(fig, f"Batching the training step raises examples/s {text} from batch 1 to "
-                     f"{int(batches[-1])} (median of repeats; the claim: at least {SPEEDUP_MARGIN:g}x)")
+    parts = []
+    for p in results.coords["platform"]:
+        ci = median_ci(speedup(results, p))
+        parts.append(f"{ci.mean:.1f}x [{ci.low:.1f}, {ci.high:.1f}] on the {p.upper()}, "
+                     f"{_verdict_text(ci)} the claim's {SPEEDUP_MARGIN:g}x")
+    plots.title(fig, f"Batch {int(batches[-1])} vs batch 1: " + "; ".join(parts)
+                + f" (examples/s, median of {config.seeds} repeats, 95 % CI)")
     return {"throughput": fig}
 
 

@@ -9,9 +9,9 @@ from experiments import hardware_parallelism as hw
 from phenomena import stats
 from phenomena.results import Results
 
-REPEATS, SEEDS = 6, 2
+REPEATS = 6  # the seeds: one timed repeat per seed
 BATCHES = [1, 32, 1024]
-CONFIG = dataclasses.replace(hw.CONFIG, seeds=SEEDS, repeats=REPEATS, batch_sizes=tuple(BATCHES))
+CONFIG = dataclasses.replace(hw.CONFIG, seeds=REPEATS, batch_sizes=tuple(BATCHES))
 
 
 def _fabricated(speedups: dict, gpu_over_cpu: float = 20.0) -> Results:
@@ -28,8 +28,16 @@ def _fabricated(speedups: dict, gpu_over_cpu: float = 20.0) -> Results:
                 platform=names, batch=BATCHES, repeat=list(range(REPEATS)))
     results.add("achieved_flops", throughput * 1e5, ("platform", "batch", "repeat"))
     results.add("peak_flops", np.full((len(names), REPEATS), 1e10), ("platform", "repeat"))
-    results.add("loss_after_call", np.zeros((len(names), len(BATCHES), SEEDS)),
-                ("platform", "batch", "seed"), seed=list(range(SEEDS)))
+    # Batch 1: 1024 steps of 0.5 s in all (~488 us a step), 4e5 FLOPs a step, 3e5 of them Adam's.
+    results.add("seconds_per_call", np.full((len(names), len(BATCHES), REPEATS), 0.5),
+                ("platform", "batch", "repeat"))
+    results.add("steps_per_call", np.tile([1024.0, 32.0, 1.0], (len(names), 1)), ("platform", "batch"))
+    results.add("flops_per_step", np.tile([4e5, 1e7, 3e8], (len(names), 1)), ("platform", "batch"))
+    results.add("adam_flops_per_step", np.full(len(names), 3e5), ("platform",))
+    results.add("loss_after_call", np.zeros((len(names), len(BATCHES), REPEATS)),
+                ("platform", "batch", "seed"), seed=list(range(REPEATS)))
+    results.meta["devices"] = {p: {"count": 2, "ids": [0, 1], "kind": p, "runs_per_device": 1}
+                               for p in names}
     return results
 
 
@@ -45,6 +53,21 @@ def test_a_large_speedup_on_the_cpu_alone_is_reproduced_and_no_gpu_is_said():
     # Achieved 1000 * 30 * 1e5 FLOP/s against a 1e10 peak: 30 %.
     assert decided.details["peak_share_by_platform_and_batch"]["cpu"][1024].mean \
         == pytest.approx(0.3, rel=0.05)
+
+
+def test_the_batch1_step_reading_and_the_devices_are_reported():
+    decided = _decided(_fabricated({"cpu": 30.0}))
+    step = decided.details["batch1_step"]["cpu"]
+    assert step["microseconds_per_step"] == pytest.approx(1e6 * 0.5 / 1024)
+    assert step["adam_share_of_step_flops"] == pytest.approx(0.75)
+    assert decided.details["devices"]["cpu"]["ids"] == [0, 1]
+    assert hw._device_label(_fabricated({"cpu": 30.0}), "cpu") == "CPU (devices 0, 1: one run each)"
+
+
+def test_the_title_words_follow_the_interval():
+    assert hw._verdict_text(stats.Interval(12.0, 11.0, 13.0, 30)) == "above"
+    assert hw._verdict_text(stats.Interval(10.5, 9.0, 12.0, 30)) == "not clearly above"
+    assert hw._verdict_text(stats.Interval(8.0, 7.2, 8.5, 30)) == "below"
 
 
 def test_a_speedup_below_the_margin_is_not_reproduced():
@@ -65,8 +88,11 @@ def test_with_a_gpu_every_platform_must_pass_and_the_gpu_must_beat_the_cpu():
         == stats.NOT_REPRODUCED
 
 
-def test_nothing_is_ignored_and_batch_sizes_must_start_at_one():
+def test_nothing_is_ignored_batch_sizes_start_at_one_and_repeats_suffice():
     assert hw.Config.IGNORED_KEYS == {}
     from phenomena.config import ConfigError
     with pytest.raises(ConfigError, match="batch_sizes"):
         dataclasses.replace(hw.CONFIG, batch_sizes=(4, 16))
+    with pytest.raises(ConfigError, match="seeds"):
+        dataclasses.replace(hw.CONFIG, seeds=2)
+    assert hw.Config(**hw.PROFILES["quick"]).seeds == 30

@@ -88,6 +88,9 @@ SATURATED, NORMAL = STARTS
 SHORT = {CE: "CE", MSE: "squared error", SATURATED: "saturated", NORMAL: "unshifted"}  # short names
 
 
+STABILITY_EDGE_GRID = (0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class Config(BaseConfig):
     """Every knob of the experiment; `PROFILES` override some of them."""
@@ -102,8 +105,8 @@ class Config(BaseConfig):
     width: int = 32                 # units per hidden layer
     depth: int = 2                  # hidden ReLU layers
     margin: float = 5.0             # at the start every training logit is <= -margin
-    learning_rates: tuple[float, ...] = (0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0,
-                                         30.0)  # SGD grid, fine near both losses' stability edges
+    # The SGD grid, fine near both losses' stability edges (CE's ~3, squared error's ~15).
+    learning_rates: tuple[float, ...] = STABILITY_EDGE_GRID  # SGD rates tried per loss (vmapped)
     target: float = 0.9             # test accuracy whose first step is the speed
     train: TrainConfig = TrainConfig(optimizer="sgd", lr=0.1, steps=400, batch_size=64,  # SGD race
                                      eval_every=5)

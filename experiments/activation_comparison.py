@@ -266,7 +266,7 @@ def _(results: Results, config: Config):
     point = ratio[cheapest_other]
     return stats.decide(
         point >= 1, f"operations per step / ReLU's, cheapest other ({cheapest_other})",
-        stats.Interval(point, point, point, 1), ratio_to_relu=ratio,
+        stats.Interval.exact(point), ratio_to_relu=ratio,
         flops={LABELS[a]: v for a, v in zip(names, results["step_flops"])},
         transcendentals={LABELS[a]: v for a, v in zip(names, results["step_transcendentals"])})
 

@@ -318,7 +318,7 @@ def _(results: Results, config: Config):
     ce, mse = results["slopes_at_saturated"]
     ratio = float(abs(ce) / abs(mse))
     return stats.decide(ratio > config.min_slope_ratio, "|dCE/dz| / |dMSE/dz| at the saturated logit",
-                        stats.Interval(ratio, ratio, ratio, 1), ce_slope=float(ce),
+                        stats.Interval.exact(ratio), ce_slope=float(ce),
                         mse_slope=float(mse), logit=config.saturated_logit)
 
 
@@ -470,9 +470,9 @@ def _plot_race(results: Results, config: Config):
             accuracy = selection.per_seed(results.sel("test_accuracy", start=start, loss=loss), chosen)
             plots.band(axes[0, 0], results.coords["step"], accuracy, color=plots.PALETTE[i],
                        linestyle=style, label=f"{name}, lr {_rate_range(rates[chosen])}")
-            _clipped_band(axes[0, 1], rates, steps_to_target(results, config, loss, start).T,
-                          (0, config.train.steps), color=plots.PALETTE[i], marker="o",
-                          linestyle=style, label=name)
+            plots.band(axes[0, 1], rates, steps_to_target(results, config, loss, start).T,
+                       bounds=(0, config.train.steps), color=plots.PALETTE[i], marker="o",
+                       linestyle=style, label=name)
     ax = axes[0, 0]
     ax.axhline(config.target, color=plots.PALETTE[7], linestyle=":", label="target")
     ax.set_xlabel("SGD step")
@@ -495,15 +495,6 @@ def _rate_range(rates: np.ndarray) -> str:
     """'1' when every seed chose the same rate, else '0.5-2' (lowest-highest)."""
     low, high = float(np.min(rates)), float(np.max(rates))
     return f"{low:g}" if low == high else f"{low:g}-{high:g}"
-
-
-def _clipped_band(ax, x, values, bounds, **style):
-    """`plots.band`'s mean and 95 % interval over seeds, the interval clipped to `bounds`
-    (steps to target lie between 0 and the budget; a t-interval need not)."""
-    mean, low, high = plots.seed_band(values)
-    line, = ax.plot(x, mean, markersize=4, linewidth=1.6, **style)
-    ax.fill_between(x, np.clip(low, *bounds), np.clip(high, *bounds), color=line.get_color(),
-                    alpha=0.2, linewidth=0)
 
 
 def _race_headline(mean_steps: dict, target: float) -> str:

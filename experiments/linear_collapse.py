@@ -264,7 +264,7 @@ def _(results: Results, config: Config):
     error = np.asarray(results["collapse_error"], np.float64)
     worst = float(np.max(error))
     return stats.decide(worst < 1e-5, "max relative error, net vs product of its layers",
-                        stats.Interval(worst, worst, worst, int(error.size)),
+                        stats.Interval.exact(worst, int(error.size)),
                         mean=float(np.mean(error)), depth=config.depth)
 
 

@@ -381,7 +381,7 @@ def _(results: Results, config: Config):
              for name in results.coords["problem"]}
     return stats.decide(
         costly, "log-log slope of Newton's FLOPs per iteration against p, logistic regression",
-        stats.Interval(point, point, point, len(config.dims)), slopes=slopes,
+        stats.Interval.exact(point, len(config.dims)), slopes=slopes,
         flops_per_iteration=flops,
         note="XLA does not count the LAPACK solve on a CPU (2/3 p³ more per Newton step)")
 

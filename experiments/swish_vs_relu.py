@@ -191,7 +191,7 @@ def _(results: Results, config: Config):
                                                                            activation=RELU)
     point = float(ratio.min())
     return stats.decide(point > 1, "operations per step, Swish / ReLU (smallest over depths)",
-                        stats.Interval(point, point, point, len(config.depths)),
+                        stats.Interval.exact(point, len(config.depths)),
                         ratio_by_depth=dict(zip(config.depths, ratio)),
                         flops_ratio_by_depth=dict(zip(config.depths, flops_ratio)))
 

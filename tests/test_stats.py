@@ -123,3 +123,9 @@ def test_post_hoc_claims_are_labelled_in_the_summary():
     verdict = stats.Verdict(claim, stats.REPRODUCED, "s", stats.mean_ci([1.0, 2.0]))
     assert verdict.as_dict()["post_hoc"] is True
     assert Claim("x.planned", "Q1", "rule").post_hoc is False
+
+
+def test_exact_interval_is_the_value_itself():
+    interval = stats.Interval.exact(2.5, n=3)
+    assert (interval.mean, interval.low, interval.high, interval.n) == (2.5, 2.5, 2.5, 3)
+    assert interval.above(2.4) and not interval.above(2.5)

@@ -79,9 +79,16 @@ def seed_band(values: np.ndarray, log: bool = False, confidence: float = 0.95):
 
 
 def band(ax, x: Sequence[float], values: np.ndarray, label: str | None = None, color=None,
-         log: bool = False, marker: str | None = None, linestyle: str = "-"):
-    """Draw the mean over seeds (axis 0 of `values`) with its shaded 95 % interval."""
+         log: bool = False, marker: str | None = None, linestyle: str = "-",
+         bounds: tuple[float, float] | None = None):
+    """Draw the mean over seeds (axis 0 of `values`) with its shaded 95 % interval.
+
+    `bounds` clips the interval to the quantity's range (a t-interval of steps to a target
+    censored at the budget can reach below 0 or above the budget; the data cannot).
+    """
     mean, low, high = seed_band(values, log=log)
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     line, = ax.plot(x, mean, label=label, color=color, marker=marker, linestyle=linestyle,
                     markersize=4, linewidth=1.6)
     ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)

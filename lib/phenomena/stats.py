@@ -42,6 +42,13 @@ class Interval:
         """The whole interval lies below `threshold`."""
         return self.high < threshold
 
+    @classmethod
+    def exact(cls, value: float, n: int = 1) -> "Interval":
+        """A quantity with no sampling error (a FLOP count, a worst case over `n` exact
+        values): its interval is the value itself."""
+        value = float(value)
+        return cls(value, value, value, n)
+
     def as_dict(self) -> dict:
         """The interval as a plain dict (for JSON)."""
         return dataclasses.asdict(self)

@@ -1,9 +1,9 @@
 """The convolution library: `models.conv` against XLA's convolution and numpy pooling, and
 `models.convnet`'s shapes, parameter counts, residual blocks, receptive fields and training.
 
-Every `conv` variant (1-D and 2-D; SAME, VALID, CIRCULAR, int and asymmetric pads; strides 1-3;
-dilations 1-2; odd and even windows; with and without bias) equals `lax.conv_general_dilated`
-within 1e-5, also under `vmap` over kernels, and so do its gradients.
+`conv` (1-D and 2-D; SAME, VALID, CIRCULAR, int and asymmetric pads; strides 1-3; dilations
+1-2; odd and even windows; with and without bias, every pair of these values) equals
+`lax.conv_general_dilated` within 1e-5, also under `vmap` over kernels, and so do its gradients.
 """
 
 import dataclasses
@@ -38,6 +38,14 @@ def _lax_conv(x, kernel, bias, *, stride, padding, dilation):
     return y if bias is None else y + bias.reshape((1,) * (y.ndim - 1) + (-1,))
 
 
+# (stride, dilation, window, bias): every pair of values of any two of them appears (strides
+# 1-3, dilations 1-2, even and odd windows, with and without bias) in 6 rows instead of 24.
+PAIRWISE = [(1, 1, 2, False), (1, 2, 3, True), (2, 1, 3, True), (2, 2, 2, False),
+            (3, 1, 2, True), (3, 2, 3, False)]
+# One compiled program per variant: eagerly, each of the window's slices compiles on its own.
+_conv = jax.jit(conv, static_argnames=("stride", "padding", "dilation"))
+
+
 def _inputs(dims, c_in=3, n=2, seed=0):
     return jax.random.normal(jax.random.key(seed), (n, *SPATIAL[dims], c_in))
 
@@ -55,12 +63,11 @@ def test_conv_equals_xla_convolution(dims, padding):
     if padding == "asymmetric":
         padding = ((2, 0), (1, 3))[:dims]
     bias = jnp.arange(4.0) - 1.5
-    for stride, dilation, width, with_bias in itertools.product((1, 2, 3), (1, 2), (2, 3),
-                                                                (False, True)):
+    for stride, dilation, width, with_bias in PAIRWISE:
         kernel = _kernel(dims, width)
         b = bias if with_bias else None
         expected = _lax_conv(x, kernel, b, stride=stride, padding=padding, dilation=dilation)
-        got = conv(x, kernel, b, stride=stride, padding=padding, dilation=dilation)
+        got = _conv(x, kernel, b, stride=stride, padding=padding, dilation=dilation)
         assert got.shape == expected.shape, (stride, dilation, width)
         np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
 
@@ -68,14 +75,14 @@ def test_conv_equals_xla_convolution(dims, padding):
 @pytest.mark.parametrize("dims", [1, 2])
 def test_circular_conv_equals_wrap_padding_then_valid(dims):
     x = _inputs(dims)
-    for stride, dilation, width in itertools.product((1, 2, 3), (1, 2), (2, 3)):
+    for stride, dilation, width, _ in PAIRWISE:
         kernel = _kernel(dims, width)
         pads = padding_pairs(x.shape[1:-1], (width,) * dims, (stride,) * dims, "SAME",
                              (dilation,) * dims)
         wrapped = np.pad(np.asarray(x), ((0, 0), *pads, (0, 0)), mode="wrap")
         expected = _lax_conv(jnp.asarray(wrapped), kernel, None, stride=stride, padding="VALID",
                              dilation=dilation)
-        got = conv(x, kernel, stride=stride, padding="CIRCULAR", dilation=dilation)
+        got = _conv(x, kernel, stride=stride, padding="CIRCULAR", dilation=dilation)
         np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
         # Wrap-around keeps SAME's size: ceil(n / stride) positions per axis.
         assert got.shape[1:-1] == tuple(-(-n // stride) for n in SPATIAL[dims])
@@ -155,7 +162,7 @@ def test_same_padding_by_hand():
 
 
 def test_output_shapes_equal_output_size_over_a_grid():
-    for n, k, s, p, d in itertools.product(range(5, 13), range(1, 5), range(1, 4), range(3),
+    for n, k, s, p, d in itertools.product(range(5, 10), range(1, 5), range(1, 4), range(3),
                                            range(1, 3)):
         if n + 2 * p < d * (k - 1) + 1:
             continue
@@ -362,10 +369,15 @@ def test_receptive_fields_match_the_input_gradient_support():
                            activation="identity", padding="VALID")
     model = _one(config, (80,))
     x = jax.random.normal(jax.random.key(0), (1, 80))
-    for layer, field in enumerate(receptive_fields(config)):
-        centre = model(x)[1]["preacts"][layer].shape[1] // 2
-        grad = jax.grad(lambda v: model(v)[1]["preacts"][layer][0, centre, 0])(x)
-        assert int(np.count_nonzero(np.asarray(grad))) == field, layer
+    centres = [z.shape[1] // 2 for z in model(x)[1]["preacts"]]
+
+    @jax.jit
+    def gradients(v):  # of each layer's centre output with respect to the input
+        return [jax.grad(lambda u: model(u)[1]["preacts"][layer][0, centre, 0])(v)
+                for layer, centre in enumerate(centres)]
+
+    supports = [int(np.count_nonzero(np.asarray(g))) for g in gradients(x)]
+    assert tuple(supports) == receptive_fields(config)
     assert receptive_fields(config) == (3, 6, 24)
 
 

@@ -30,8 +30,11 @@ class ConvNetConfig:
 
     With `residual`, layers go in pairs, each pair a block `act(x + conv2(act(conv1(x))))`
     with a 1x1 projection of `x` when the channels or the stride change; with an odd number of
-    layers the first is a plain stem. The defaults are `CNNConfig`'s network (3 layers of 32
-    filters of width 5, strides 1, 2, 2, SAME, ReLU, flatten, linear head).
+    layers the first is a plain stem. Without `norm`, every block adds its branch's variance to
+    the signal's, so a deep residual stack's outputs grow with depth at He initialization (48
+    layers of 16 filters: an initial cross-entropy of ~4e4, against 2.3 for the plain stack).
+    The defaults are `CNNConfig`'s network (3 layers of 32 filters of width 5, strides 1, 2, 2,
+    SAME, ReLU, flatten, linear head).
     """
 
     dims: int = 1  # spatial dims: 1 for signals (n, length), 2 for images (n, h, w)

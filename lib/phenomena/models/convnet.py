@@ -120,6 +120,12 @@ class ConvNet(nnx.Module):
     second conv, the sum with the shortcut), `features[l]` the layer's output after its
     activation and pooling. BatchNorm uses batch statistics with `train=True` and its running
     averages otherwise (`train.fit` carries them).
+
+    Compile time: XLA's CPU backend recomputes the shortcut stream inside every later fusion
+    (it never materializes it; `optimization_barrier` is expanded away on the CPU), so a deep
+    residual stack compiles slower than the plain one of the same depth (a vmapped gradient
+    step, 8 runs, 16 filters, on a loaded 2-core machine: 16 layers 11 s against 5 s, 48 layers
+    40 s against 9 s), while its step runs about as fast.
     """
 
     def __init__(self, input_shape: Sequence[int], out_features: int, config: ConvNetConfig, *,

@@ -20,6 +20,9 @@ def _files(root):
     (["run", "dropout", "--seeds", "0"], "--seeds must be at least 1"),
     (["run", "dropout", "--seeds", "-3"], "--seeds must be at least 1"),
     (["run", "dropout", "--seeds", "many"], "invalid int value"),
+    # No abbreviated flags: "--see 1" must not quietly mean "--seeds 1".
+    (["run", "dropout", "--see", "1"], "unrecognized arguments: --see"),
+    (["run", "dropout", "--seed", "one"], "invalid int value"),
     (["run", "dropout", "--profile", "huge"], "unknown profile 'huge'"),
     (["run", "dropout", "--set", "rates=0.1,0.2"], "rates must include 0.0 and 0.5"),
     (["run", "dropout", "--set", "train.momentum=0.5", "--set", "train.optimizer=sgd"],
@@ -119,3 +122,19 @@ def test_results_go_under_the_working_directory_unless_told_otherwise(tmp_path, 
     assert paths.results_dir() == tmp_path / "results"
     monkeypatch.setenv("PHENOMENA_RESULTS", str(tmp_path / "elsewhere"))
     assert paths.results_dir() == tmp_path / "elsewhere"
+
+
+def test_seed_flag_sets_the_base_seed_and_is_not_read_as_seeds(monkeypatch):
+    """`--seed 1` is the config's `seed`, not an abbreviation of `--seeds`."""
+    from phenomena import runner
+
+    seen = {}
+
+    def fake_execute(name, profile, seeds, overrides, results_dir):
+        seen.update(name=name, seeds=seeds, overrides=overrides)
+        raise cli.ConfigError("stop here")
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    assert cli.experiment_main("experiments.dropout", ["--seed", "1"]) == 2
+    assert seen["seeds"] is None
+    assert seen["overrides"] == {"seed": "1"}

@@ -16,7 +16,11 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage dump) and exit status 2."""
+    """argparse with one-line errors (no usage dump) and exit status 2, and no abbreviated
+    flags (otherwise `--seed 1` would silently mean `--seeds 1`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -25,6 +29,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="quick", help="smoke | quick (CPU default) | full (GPU)")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the profile's)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="base seed of the run keys (default 0; same as --set seed=N)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. --set train.lr=0.3 (repeatable)")
     parser.add_argument("--results-dir", type=Path, default=None,
@@ -43,7 +49,8 @@ def _print_verdicts(name: str, outcome) -> None:
 def _run(name: str, args) -> int:
     from phenomena.runner import execute
 
-    outcome = execute(name, args.profile, args.seeds, parse_assignments(args.overrides),
+    overrides = args.overrides + ([f"seed={args.seed}"] if args.seed is not None else [])
+    outcome = execute(name, args.profile, args.seeds, parse_assignments(overrides),
                       args.results_dir)
     _print_verdicts(name, outcome)
     return 0

@@ -1,6 +1,7 @@
 """phenomena.activations: conventional inits, cell labels, the vmapped rate grid, the rate
 choice and XLA's count of a training step."""
 
+import jax.numpy as jnp
 import numpy as np
 
 from phenomena import activations, data, models, rng, train
@@ -94,3 +95,11 @@ def test_train_step_cost_counts_matmuls_and_one_transcendental_per_saturating_un
     assert relu["operations"] == relu["flops"] + relu["transcendentals"]
     assert swish["operations"] > relu["operations"]
     assert sigmoid["operations"] > relu["operations"]
+
+
+def test_for_every_rate_repeats_the_seeds_rate_major():
+    per_seed = {"x": jnp.array([[1.0], [2.0], [3.0]]), "y": jnp.array([7, 8, 9])}  # 3 seeds
+    runs = activations.for_every_rate(per_seed, 2)
+    # Run i is rate i // 3 and seed i % 3, as grid_fit orders its vmapped runs.
+    np.testing.assert_array_equal(runs["x"][:, 0], [1, 2, 3, 1, 2, 3])
+    np.testing.assert_array_equal(runs["y"], [7, 8, 9, 7, 8, 9])

@@ -118,3 +118,33 @@ def test_cnn_shares_filters_across_positions_and_counts_its_parameters():
                                             dimension_numbers=("NWC", "WIO", "NWC"))[:, ::2]
     np.testing.assert_allclose(model.conv(1, h), expected + model.convs[1].bias[...][None, None],
                                rtol=1e-5, atol=1e-5)
+
+
+def _all_windows_then_stride(x, width, stride):
+    """The former `sliding_windows`: every window, then every `stride`-th (the reference)."""
+    left = (width - 1) // 2
+    padded = jnp.pad(x, ((0, 0), (left, width - 1 - left), (0, 0)))
+    windows = jnp.concatenate([padded[:, i:i + x.shape[1]] for i in range(width)], axis=-1)
+    return windows[:, ::stride]
+
+
+def test_strided_windows_equal_every_window_then_strided():
+    # Odd and even widths (the padding is uneven for even ones), strides that do and do not
+    # divide the length, a length shorter than the window.
+    for length in (1, 7, 40, 41):
+        x = jax.random.normal(jax.random.key(length), (2, length, 3))
+        for width in (1, 2, 5, 6):
+            for stride in (1, 2, 3):
+                windows = models.sliding_windows(x, width, stride)
+                assert windows.shape == (2, -(-length // stride), width * 3)
+                np.testing.assert_array_equal(windows, _all_windows_then_stride(x, width, stride))
+
+
+def test_sliding_windows_centre_each_window_and_pad_with_zeros():
+    x = jnp.arange(1.0, 6.0).reshape(1, 5, 1)  # signal 1..5, one channel
+    # width 3: one zero on each side; stride 2 keeps positions 0, 2, 4.
+    np.testing.assert_array_equal(models.sliding_windows(x, 3, 2)[0],
+                                  [[0, 1, 2], [2, 3, 4], [4, 5, 0]])
+    # width 4: one zero on the left, two on the right; stride 3 keeps positions 0, 3.
+    np.testing.assert_array_equal(models.sliding_windows(x, 4, 3)[0],
+                                  [[0, 1, 2, 3], [3, 4, 5, 0]])

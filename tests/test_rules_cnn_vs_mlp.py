@@ -117,3 +117,25 @@ def test_a_learning_rate_override_is_refused_and_depth_0_rejected():
         == (0.003, 0.01)
     with pytest.raises(ConfigError, match="mlp.depth"):
         resolve_config(cnn_vs_mlp, "quick", overrides={"mlp.depth": "0"})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("val_size", "0", r"val_size must be in \[1, 3999\]"),
+    ("val_size", "4000", r"val_size must be in \[1, 3999\]"),
+    ("train_eval_size", "0", "train_eval_size must be in"),
+    ("train_eval_size", "3501", "train_eval_size must be in"),  # 4000 - 500 validation signals
+    ("lrs", "()", "lrs must be positive learning rates"),
+    ("lrs", "(0.01, -0.03)", "lrs must be positive learning rates"),
+    ("seeds", "1", "seeds must be at least 2"),
+])
+def test_impossible_config_values_are_refused(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config(cnn_vs_mlp, "quick", overrides={key: value})
+
+
+def test_the_edge_values_of_the_splits_are_accepted():
+    config = resolve_config(cnn_vs_mlp, "quick",
+                            overrides={"val_size": "3999", "train_eval_size": "1"})
+    assert (config.val_size, config.train_eval_size) == (3999, 1)
+    assert resolve_config(cnn_vs_mlp, "quick", overrides={"train_eval_size": "3500"}) \
+        .train_eval_size == 3500

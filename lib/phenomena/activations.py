@@ -89,8 +89,9 @@ def per_seed_splits(splits: dict, split_keys: jax.Array, n_val: int, train_eval_
     return train_sets, eval_sets
 
 
-def _for_every_rate(per_seed, rates: int):
-    """Per-seed arrays repeated for every rate: runs are rate-major (run i = rate i // seeds)."""
+def for_every_rate(per_seed, rates: int):
+    """Per-seed arrays (leading seed axis) repeated for every rate: runs are rate-major, as
+    `grid_fit` orders them (run i = rate i // seeds, seed i % seeds)."""
     return jax.tree.map(lambda a: jnp.concatenate([a] * rates), per_seed)
 
 
@@ -106,8 +107,8 @@ def fit_cells(cells: Sequence[tuple[str, int]], rates: Sequence[float], *, width
     returned grid's arrays are `(cell, lr, seed, ...)`, cells labelled by `cell_label`; `axis`
     renames the cell axis, so that two grids (say, of different widths) fit in one `Results`.
     """
-    runs_train = _for_every_rate(train_sets, len(rates))
-    runs_eval = _for_every_rate(eval_sets, len(rates))
+    runs_train = for_every_rate(train_sets, len(rates))
+    runs_eval = for_every_rate(eval_sets, len(rates))
 
     def fit_cell(arm, keys, run_rates):
         activation, depth = parse_cell(arm[axis])

@@ -1,4 +1,5 @@
-"""Flax NNX models behind a pure functional boundary: MLP, 1-D CNN, 1-D/2-D ConvNet, vanilla RNN.
+"""Flax NNX models behind a pure functional boundary: MLP, 1-D CNN, 1-D/2-D ConvNet, vanilla RNN,
+RNN/LSTM/GRU sequence nets, transformers (encoder, decoder, encoder-decoder).
 
 Every model returns `(output, intermediates)` so probes need no plumbing, and is built one
 per run key by `create` (or the `mlps` / `cnns` / `convnets` / `rnns` shorthands) as a shared `graphdef`
@@ -15,9 +16,13 @@ from phenomena.models.rnn import RNN, RNNConfig, rnns
 from phenomena.models.conv import Conv, output_size
 from phenomena.models.convnet import (ConvNet, ConvNetConfig, alexnet_style, convnets,
                                       receptive_fields, resnet_style, vgg_style)
+from phenomena.models.recurrent import Recurrent, RecurrentConfig, recurrents
+from phenomena.models.transformer import (EncoderDecoder, Transformer, TransformerConfig,
+                                          encoder_decoders, transformers)
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "LEARNED_ACTIVATIONS", "PRELU_INIT_SLOPE",
            "count_params", "create", "MLP", "NORMALIZATIONS", "MLPConfig", "mlps", "CNN1D",
            "CNNConfig", "cnns", "sliding_windows", "RNN", "RNNConfig", "rnns", "Conv", "output_size", "ConvNet",
            "ConvNetConfig", "alexnet_style", "convnets", "receptive_fields", "resnet_style",
-           "vgg_style"]
+           "vgg_style", "Recurrent", "RecurrentConfig", "recurrents", "EncoderDecoder",
+           "Transformer", "TransformerConfig", "encoder_decoders", "transformers"]

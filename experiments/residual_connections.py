@@ -49,16 +49,20 @@ Choices, measured (seed 0 unless stated):
   "depths=(4,48)" --set "rates=(0.003,0.01,0.03,0.1,0.3,1.0)"`) plain-48 sits at chance
   (2.30-2.32) at every rate, plain-4 reaches 0.45 (rate 0.3), and the residual-48 net's 23
   unscaled He-initialized branches add up to an initial loss of 10.4: it trains only at small
-  rates (best 0.01: 1.54; 2-8 of 8 runs diverge at rates >= 0.1), and residual / plain =
-  0.67 [0.57, 0.77] does not clear the 0.75 bar. Without normalization the shortcut alone does
-  not fix depth here; scaled or zeroed branches (Fixup, SkipInit) were not measured.
+  rates (best 0.01: 1.54; 2-8 of 8 runs diverge at rates >= 0.1), and at 300 steps residual / plain =
+  0.67 [0.57, 0.77] does not clear the 0.75 bar, but residual-48 is still falling fast there
+  (last-quarter drop 0.38 of 1.54) while plain-48 is flat. At 900 steps (review: `--set
+  norm=none --set "depths=(4,48)" --set "rates=(0.003,0.01,0.03,0.3)" --set train.steps=900
+  --set train.eval_every=150`) it clears it: 0.28 [0.14, 0.43] (residual-48 0.65 at rate 0.01,
+  plain-48 2.30). Without normalization the shortcut fixes depth too, only more slowly;
+  scaled or zeroed branches (Fixup, SkipInit) were not measured.
 
 Command:  python -m experiments.residual_connections --profile quick
 Expected (quick, 8 seeds; seed 0 / seed 1):
 - plain_deep_degrades: reproduced. plain-48 / plain-4 = 12.1 [9.5, 14.7] / 11.8 [10.0, 13.6];
   plain-4 0.165 [0.138, 0.192] / 0.186 [0.158, 0.213] (rate 0.3), plain-48 1.92 [1.78, 2.05]
   / 2.13 [2.04, 2.23]. Plain by depth 4, 8, 16, 32, 48: 0.165, 0.32, 1.02, 1.80, 1.92 /
-  0.186, 0.38, 1.02, 1.71, 2.14.
+  0.186, 0.38, 1.02, 1.71, 2.13.
 - residual_fixes_degradation: reproduced. residual-48 / plain-48 = 0.184 [0.143, 0.226] /
   0.174 [0.147, 0.201]; residual-48 0.353 [0.271, 0.434] / 0.372 [0.307, 0.438] (rates 0.03
   and 0.1). Residual by depth: 0.163, 0.169, 0.243, 0.231, 0.353 / 0.177, 0.240, 0.248,

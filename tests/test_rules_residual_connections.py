@@ -82,6 +82,32 @@ def test_a_residual_net_no_better_than_three_quarters_of_the_plain_one_fixes_not
                                   "residual_fixes_degradation": NOT_REPRODUCED}
 
 
+def _spread(results, depth, arch, per_seed):
+    """Set the final loss of the (depth, arch) net at every rate to `per_seed` (x1.5 off its
+    best rate, as `_fabricated` does)."""
+    d, a = DEPTHS.index(depth), experiment.ARCHS.index(arch)
+    for r in range(len(RATES)):
+        results.arrays["train_loss"][d, a, r, :, -1] = np.asarray(per_seed) * (1.0 if r == 1 else 1.5)
+
+
+def test_the_interval_not_the_mean_decides_degradation():
+    # Ratios ~1 on half the seeds and ~4 on the others: mean ~2.5 > 2, lower bound < 2.
+    results = _fabricated()
+    _spread(results, 48, "plain", 0.15 * np.array([1.0, 1.0, 1.0, 4.0, 4.0, 4.0]))
+    ratio = _decided(results)["plain_deep_degrades"].interval
+    assert ratio.mean > 2 and ratio.low < 2
+    assert _verdicts(results)["plain_deep_degrades"] == NOT_REPRODUCED
+
+
+def test_the_interval_not_the_mean_decides_the_fix():
+    # Residual / plain ~0.3 on half the seeds and ~1 on the others: mean ~0.65 < 0.75, upper > 0.75.
+    results = _fabricated()
+    _spread(results, 48, "residual", 1.9 * np.array([0.3, 0.3, 0.3, 1.0, 1.0, 1.0]))
+    ratio = _decided(results)["residual_fixes_degradation"].interval
+    assert ratio.mean < 0.75 and ratio.high > 0.75
+    assert _verdicts(results)["residual_fixes_degradation"] == NOT_REPRODUCED
+
+
 def test_each_net_is_judged_at_its_own_rate_and_a_diverged_rate_never():
     results = _fabricated({(48, "residual"): 1.6}, best={(48, "residual"): 2})
     np.testing.assert_array_equal(experiment.chosen_rates(results, 48, "residual"), [2] * SEEDS)

@@ -1,4 +1,4 @@
-"""CNN architectures: two stacked 3x3 convs match one 5x5 conv with 81 % of the net's parameters at 16 channels (+0.1 [-0.5, +0.7] points) but trail it at 8 (-2.1 [-2.9, -1.3]); at equal width VGG-style nets lead (81-82 %), ResNet-style follow (79-81 %) with a quarter of VGG's parameters, AlexNet-style trail (76-77 %).
+"""CNN architectures: two stacked 3x3 convs of 8 channels trail one 5x5 conv (the same receptive field, 85 % of the parameters) by 2.1 [1.3, 2.9] (seed 1: 1.0 [0.3, 1.6]) points of test accuracy, beyond the 1-point margin; VGG-style nets lead AlexNet-style ones at equal width (+5.9 [3.9, 7.9] points), ResNet-style ones are close to VGG with a quarter of its parameters.
 
 Q&A: Q71 ("common CNN architectures: AlexNet; VGG, small 3x3 filters and depth; ResNet").
 Setup: scikit-learn's 8x8 digits as images (`image_data.digits_images`): a fixed test split of
@@ -7,63 +7,84 @@ images (the claims are about generalization, so the intervals cover the data dra
 training images keep the accuracies near 90 %, off the ceiling the full digits reach). Every
 network of a seed sees the same two sets, init keys and batches (paired). Adam at batch 16
 with a cosine decay of the rate to 0, every peak rate of the grid vmapped (one compiled
-program per network); each network keeps, per seed, the rate with the best final validation
-accuracy on the other seeds (`selection.held_out_best`), so no seed is judged at a rate it
-chose. Read: test accuracy at the end of training (validation and test are read once, after
-training; the training set's loss and accuracy are recorded during it: the convergence
-details). 12 seeds: the paired difference of part 1 has a standard deviation of ~1-1.3 points
-over seeds, so at a true difference of 0 the interval's lower end sits near -0.6 to -0.8,
-inside the 1-point margin (at 8 seeds it would straddle it).
+training program per network); each network keeps, per seed, the rate with the best final
+validation accuracy on the other seeds (`selection.held_out_best`), so no seed is judged at
+a rate it chose. Read: test accuracy at the end of training (read once, after training); the
+training loss and accuracy and the validation accuracy are recorded during training (the
+convergence reading: the validation curve must be flat over the last quarter). 12 seeds: the
+paired difference of part 1 has a standard deviation of ~1-1.3 points over seeds, so at a
+true difference of 0 the interval's lower end sits near -0.6 to -0.8, inside the 1-point
+margin (at 8 seeds it would straddle it).
 
 Part 1 (small_kernels_efficient). VGG's argument (Simonyan & Zisserman 2015): a stack of n
 3x3 convolutions of C channels sees a (2n + 1)-wide field, like one (2n + 1)x(2n + 1)
 convolution, with 9n C^2 weights instead of (2n + 1)^2 C^2 (two: 18 against 25; three: 27
-against 49), and n ReLUs instead of one. A 2-D statement: in 1-D three 3-tap layers have
-9 C^2 weights, one 7-tap layer 7 C^2. Both arms share everything around the replaced block:
-a 3x3 stem of C filters (so the block maps C channels to C), the block, a 2x2 max pool,
-flatten and a linear head; SAME padding, ReLU, He init. The quick profile stacks two 3x3 convs
-against one 5x5 (receptive field of the block's output 7 pixels in both; a 5x5 window is
-still smaller than the 8x8 image, a 7x7 one nearly covers it, and costs twice the CPU time),
-at C = 8 and 16; the full profile three against one 7x7 on 28x28 Fashion-MNIST.
+against 49), and n ReLUs instead of one. Both arms share everything around the replaced
+block: a 3x3 stem of C filters (so the block maps C channels to C), the block, a 2x2 max
+pool, flatten and a linear head; SAME padding, ReLU, He init. Quick: two 3x3 convs against
+one 5x5 at C = 8 (the receptive field of the block's output is 7 pixels in both; a 5x5
+window is still smaller than the 8x8 image); full: three against one 7x7 on 28x28
+Fashion-MNIST, also at C = 8.
+
+Review of the setup (written before this session's runs, from commit 29fb9d0's numbers):
+- Is C = 8 fair to the stack? Every layer of the net is 8 wide, so the stack's intermediate
+  map is no narrower than the stem or the block's output: it is not a bottleneck the stack
+  alone suffers, and the parameter ratio (18/25) does not depend on C. At C = 16 both arms
+  sat at ~90 %, near what 100 training images allow, where any two reasonable blocks tie:
+  the weaker test. C = 8 is the width where capacity is scarce, which is where an argument
+  about parameter efficiency should show. So the rule fixed before the first run (C = 8
+  only) is a fair test, and its verdict stands as the pre-registered one (not post hoc).
+  Commit 29fb9d0 widened the rule to C = 8 and 16 after seeing C = 8 fail; that widening is
+  undone here, and C = 16 appears only in the deviation text as a post-hoc observation.
+- Own best rate, not at a grid edge: both arms chose 0.01, the middle of (0.003, 0.01, 0.03),
+  at every seed (`chosen_rates`).
+- Converged: both arms fit their training sets (training accuracy 100 %, mean final loss
+  <= 0.007) and their validation accuracy changed by -0.1 to -0.2 points (CIs within [-0.5,
+  +0.2]) over the last quarter of training (`convergence`; the figure's fourth panel, measured
+  in this session); the earlier checks at twice the budget
+  (320 steps, -1.90 [-2.77, -1.04]) and with 300 training images (-0.86 [-1.73, +0.00]) left
+  the sign unchanged.
+- Per-seed training draws: yes. Seeds: 12 (power, above).
 
 Part 2 (architectures_compared, descriptive). `models.alexnet_style` (a strided 5x5 first
 kernel, max pooling, two dense hidden layers), `vgg_style` (three stages of two 3x3 convs
 closed by max pools, two dense hidden layers) and `resnet_style` (3x3 stem, two residual
-blocks, global average pooling) at widths 4 and 8, each at its own best rate (4 rates; 240
-steps, as their dense layers and pooled maps train more slowly): test accuracy against the
-parameter count.
+blocks, global average pooling) at width 8 (quick; full: 8, 16, 32), each at its own best
+rate (4 rates; 240 steps, as their dense layers and pooled maps train more slowly): test
+accuracy against the parameter count. Width 4, which commit 29fb9d0 also ran, is dropped
+from the quick profile: its nets did not fit their training sets within the budget
+(ResNet-style 84-87 % training accuracy), so they were not a converged comparison.
+
+Cost (this session's changes, no rule change): part 1 at the rule's width only (the C = 16
+pair was half of its time) and part 2 at width 8 only: 5 networks instead of 10.
 
 Command:  python -m experiments.cnn_architectures --profile quick
 Expected (quick, 12 seeds; seed 0 / seed 1):
-- small_kernels_efficient, nuanced (a recorded deviation; post hoc, see below): stack - large
-  test accuracy at C = 8: -2.13 [-2.93, -1.33] / -0.97 [-1.62, -0.32] points (86.8 against
-  89.0 % / 88.1 against 89.1 %), the large kernel ahead; at C = 16: +0.06 [-0.54, +0.67] /
-  +0.04 [-0.81, +0.89] (90.3 against 90.2 % / 89.6 against 89.5 %), a match. Parameters
-  2538 / 2978 (85 %) at C = 8, 7370 / 9146 (81 %) at C = 16 (the shared head holds 1290 and
-  2570 of them). Every net fits its training set (100 %; final training loss <= 0.023) at
-  its chosen rate, 0.01, inside the grid (the C = 16 5x5 net at seed 1: 0.003 for 9 of 12
-  seeds). The rule fixed before the first run asked at C = 8 only (not reproduced, -2.13
-  [-2.93, -1.33]); checks at C = 8, seed 0, each against that rule: three stacked 3x3
-  against one 7x7, -1.59 [-2.88, -0.31]; twice the budget (320 steps), -1.90 [-2.77, -1.04];
-  300 training images, -0.86 [-1.73, +0.00] (the 5x5 net chose the grid's top rate); and at
-  C = 16, +0.06 [-0.54, +0.67]. So the verdict was decided by the width, and the rule now
-  measures both (a guess at the cause, not measured: the stack's intermediate 8-channel ReLU
-  map drops what the single wide window keeps).
-- architectures_compared, reproduced (descriptive; every net above chance): test accuracy,
-  width 4 / 8: AlexNet-style 66.1 / 75.7 % (67.1 / 77.1 at seed 1; 1954 / 7162 parameters),
-  VGG-style 69.4 / 81.6 % (71.5 / 81.3; 5270 / 20482), ResNet-style 62.4 / 80.7 % (60.7 /
-  78.8; 1346 / 5050). At width 8 VGG - AlexNet +5.9 [3.9, 7.9] / +4.2 [2.5, 5.9] points and
-  VGG - ResNet +1.0 [-0.7, 2.7] / +2.5 [-0.5, 5.5]. Width-4 nets do not all fit their
-  training sets within the budget (training accuracy: ResNet-style 87 / 84 %, AlexNet-style
-  97 %, VGG-style 99 %); width-8 nets do (>= 99.8 %). VGG-style chooses 0.003, the others 0.01.
-Runtime: smoke ~17 s CPU warm (105 compiled programs, half of them the eager model
-initializations); quick ~146 s CPU warm (user + sys; 207 s wall with the 2 cores shared, load
-~9), ~5 minutes of CPU cold. Over the ~30 s aim: a vmapped 2-D conv step here runs at
-~3-8 GFLOP/s (im2col windows of 8-16 channels are memory-bound; B = 16, 24 runs: 29 ms for
-the 2x3x3 net, 69 ms for the 5x5 net at C = 8, measured under load), and the C = 16 pair is
-half of part 1's time. Full (16 seeds, Fashion-MNIST from the user's files, 2000 training
-images, C = 8, 16, 32, three 3x3 against 7x7, widths 8, 16, 32, 2000 steps at batch 64) is
-sized for one GPU and was not run.
+- small_kernels_efficient, not reproduced (a recorded deviation; pre-registered, not post
+  hoc): stack - large test accuracy at C = 8: -2.13 [-2.93, -1.33] / -0.97 [-1.62, -0.32]
+  points (86.8 against 89.0 % / 88.1 against 89.1 %), the large kernel ahead, the lower end
+  below the -1 margin at both seeds. Parameters 2538 / 2978 (85 %; the shared head holds 1290
+  of them). Both nets chose 0.01 at every seed; training accuracy 100 %, final training loss
+  <= 0.007; validation accuracy over the last quarter: stack -0.11 [-0.28, +0.05] / -0.11
+  [-0.42, +0.19] points, large -0.22 [-0.43, -0.01] / -0.22 [-0.50, +0.05] (flat).
+- architectures_compared, reproduced (descriptive; every net above chance): test accuracy at
+  width 8: AlexNet-style 75.7 / 77.1 % (7162 parameters), VGG-style 81.6 / 81.3 % (20482),
+  ResNet-style 80.7 / 78.8 % (5050). VGG - AlexNet +5.9 [3.9, 7.9] / +4.2 [2.5, 5.9] points,
+  VGG - ResNet +1.0 [-0.7, 2.7] / +2.5 [-0.5, 5.5], ResNet - AlexNet +4.9 [2.0, 7.9] / +1.7
+  [-1.3, 4.8]. VGG-style chose 0.003 at every seed, the others 0.01 (inside the 4-rate grid).
+  Every net fits its training set (>= 99.8 %); validation accuracy still rose by +0.3 to +0.8
+  points over the last quarter (AlexNet-style at seed 1: +0.78 [0.27, 1.28], the only CI
+  above 0): close to, not fully at, a plateau; the descriptive reading is not sensitive to it.
+Runtime: quick ~75 s CPU user + 10 s sys warm (every program in the disk
+cache; 136 programs, most of them the eager model initializations; 246 s wall at a load of
+10-14 on the 2 shared cores), against ~146 s for commit 29fb9d0's 10 networks: still over the
+~40 s aim. A cold run was measured only with the model initialization under one `jax.jit`
+(since reverted: XLA took ~2.5 minutes to compile each of the VGG- and ResNet-style
+initializations): 322 s CPU user, 90 programs. The two part-1 nets cost about half of the
+warm time and decide the pre-registered claim at 12 seeds; cutting further would mean fewer
+seeds or steps for part 2 (whose validation curves still rise slightly). Smoke: the 3 runs of its test ~27 s CPU warm (42 s wall).
+Full (16 seeds, Fashion-MNIST from the user's files, 2000 training images, C = 8, three 3x3
+against 7x7, widths 8, 16, 32, 2000 steps at batch 64) is sized for one GPU and was not run.
 """
 
 from __future__ import annotations
@@ -108,9 +129,9 @@ class Config(BaseConfig):
     test_size: int = 1197  # digits only: images held out as the shared test set (0 otherwise)
     train_size: int = 100  # training images per seed (a random draw from the training pool)
     val_size: int = 150  # validation images per seed (drawn with them, disjoint)
-    channels: tuple[int, ...] = (8, 16)  # part 1's widths C: filters of the stem and the block
+    channels: int = 8  # part 1's width C: filters of the stem and the block (the rule's C = 8)
     stacked: int = 2  # 3x3 convs in part 1's stack; the large kernel is 2 stacked + 1 wide
-    widths: tuple[int, ...] = (4, 8)  # width argument of each style's builder (part 2)
+    widths: tuple[int, ...] = (8,)  # width argument of each style's builder (part 2)
     lrs: tuple[float, ...] = (3e-3, 1e-2, 3e-2)  # part 1's Adam peak rates (vmapped); each net's best
     style_lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)  # part 2's Adam peak rates (vmapped)
     train: TrainConfig = TrainConfig(optimizer="adam", lr=1e-2, steps=160, batch_size=16,
@@ -140,9 +161,7 @@ class Config(BaseConfig):
                                        f"got {self.test_size}")
         check(self.train_size > 0 and self.val_size > 0,
               f"train_size and val_size must be positive, got {self.train_size}, {self.val_size}")
-        check(len(self.channels) >= 1 and all(c > 0 for c in self.channels)
-              and list(self.channels) == sorted(set(self.channels)),
-              f"channels must be distinct positive ints in increasing order, got {self.channels}")
+        check(self.channels > 0, f"channels must be positive, got {self.channels}")
         check(self.stacked >= 2, f"stacked must be at least 2 (one 3x3 conv is the large kernel "
                                  f"itself), got {self.stacked}")
         check(len(self.widths) >= 1 and all(w > 0 for w in self.widths)
@@ -161,14 +180,14 @@ class Config(BaseConfig):
 
 CONFIG = Config()
 PROFILES = {
-    "smoke": {"seeds": 2, "train_size": 40, "val_size": 40, "channels": (4,), "widths": (2,),
+    "smoke": {"seeds": 2, "train_size": 40, "val_size": 40, "channels": 4, "widths": (2,),
               "lrs": (1e-2,), "style_lrs": (1e-2,), "train.steps": 20, "train.eval_every": 10,
               "style_train.steps": 20, "style_train.eval_every": 10},
     "quick": {},
     # Fashion-MNIST from the user's files (nothing is downloaded): --set data_dir=FOLDER.
     # 16 seeds x 3 rates: the 7x7 im2col windows of 48 runs at C = 32 need ~15 GB on a GPU.
     "full": {"seeds": 16, "dataset": "fashion_mnist", "test_size": 0,
-             "train_size": 2000, "val_size": 1000, "channels": (8, 16, 32), "stacked": 3,
+             "train_size": 2000, "val_size": 1000, "stacked": 3,
              "widths": (8, 16, 32), "train.steps": 2000, "train.batch_size": 64,
              "train.eval_every": 500, "style_train.steps": 2000, "style_train.batch_size": 64,
              "style_train.eval_every": 500},
@@ -250,16 +269,19 @@ def fit_nets(config: Config, draws: dict, nets: Mapping[str, Sequence], lrs: Seq
         # One run's shapes (not its values: slicing each leaf would compile a program per shape).
         params[tuple(values.values())] = models.count_params(
             jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), state))
-        # Only the training set is evaluated during training (the convergence reading).
+        # Training and validation sets are evaluated during training (the convergence reading:
+        # a flat validation curve at the end); the test set only after it.
         return train.fit(graphdef, state, losses.cross_entropy, train_runs, train_config,
                          run_keys, hparams={"learning_rate": rates}, optimizer=schedule,
-                         evaluate=losses.classification_metrics, eval_data={"train": train_runs},
+                         evaluate=losses.classification_metrics,
+                         eval_data={"train": train_runs, "val": val_runs},
                          data_axis=0, name=f"{prefix} {' '.join(map(str, values.values()))}")
 
     grid = grid_fit({**nets, axes["lr"]: lrs}, fit, seed=config.seed, seeds=config.seeds,
                     vmapped=axes["lr"])
     grid.add_to(results, evals={"train/loss": f"{prefix}_train_loss",
-                                "train/accuracy": f"{prefix}_train_accuracy"},
+                                "train/accuracy": f"{prefix}_train_accuracy",
+                                "val/accuracy": f"{prefix}_val_curve"},
                 diverged=f"{prefix}_diverged_at", step_axis=axes["step"])
     # Validation and test accuracy, read once per trained run after training.
     read = [map_runs(final_accuracies, h.graphdef, h.state, val_runs, draws["test"],
@@ -272,12 +294,11 @@ def fit_nets(config: Config, draws: dict, nets: Mapping[str, Sequence], lrs: Seq
 
 
 def fit_blocks(config: Config, draws: dict, results: Results) -> Results:
-    """Part 1: the net with either block at every width C of `channels`, every rate of `lrs`."""
-    params = fit_nets(config, draws, {"channels": config.channels, "block": BLOCKS}, config.lrs,
-                      lambda channels, block: block_config(config, block, channels), config.train,
+    """Part 1: the net with either block at width C = `channels`, every rate of `lrs`."""
+    params = fit_nets(config, draws, {"block": BLOCKS}, config.lrs,
+                      lambda block: block_config(config, block, config.channels), config.train,
                       "block", results, BLOCK_AXES)
-    results.add("block_params", [[params[c, b] for b in BLOCKS] for c in config.channels],
-                ("channels", "block"))
+    results.add("block_params", [params[b,] for b in BLOCKS], ("block",))
     return results
 
 
@@ -329,12 +350,17 @@ def _rate_counts(results: Results, prefix: str, **net) -> dict:
 
 
 def _convergence(results: Results, prefix: str, **net) -> dict:
-    """Training loss and its change over the last quarter, and training accuracy, at the
-    chosen rate: a converged budget has a flat loss and a fitted training set."""
+    """Training loss and its change over the last quarter, training accuracy, and the rise
+    of validation accuracy over the last quarter, at the chosen rate: a converged budget has
+    a flat loss, a fitted training set and a flat validation curve."""
+    steps = results.coords[AXES[prefix]["step"]]
     loss = at_chosen_rate(results, "train_loss", prefix, **net)
+    val = 100 * at_chosen_rate(results, "val_curve", prefix, **net).astype(np.float64)
     return {"train_loss": stats.mean_ci(curves.final(loss), bounds=(0, np.inf)),
-            "train_loss_drop_last_quarter": stats.mean_ci(
-                curves.last_quarter_drop(results.coords[AXES[prefix]["step"]], loss)),
+            "train_loss_drop_last_quarter": stats.mean_ci(curves.last_quarter_drop(steps, loss)),
+            # last_quarter_drop is (value at 3/4) - final: its negative is the accuracy's rise.
+            "val_accuracy_rise_last_quarter_points": stats.mean_ci(
+                -curves.last_quarter_drop(steps, val)),
             "train_accuracy": stats.mean_ci(
                 100 * curves.final(at_chosen_rate(results, "train_accuracy", prefix, **net)),
                 bounds=(0, 100))}
@@ -343,60 +369,41 @@ def _convergence(results: Results, prefix: str, **net) -> dict:
 claims = ClaimBook("cnn_architectures", questions="Q71")
 
 
-def _over_widths(holds: Mapping[int, bool]) -> str:
-    """Reproduced when the rule holds at every width, nuanced at some, not reproduced at none."""
-    if all(holds.values()):
-        return stats.REPRODUCED
-    return stats.NUANCED if any(holds.values()) else stats.NOT_REPRODUCED
+DEVIATION = (
+    "two stacked 3x3 convs of 8 channels trail one 5x5 conv of 8 channels (same receptive field) "
+    "by more than the 1-point margin on 100 digit images per seed: -2.13 [-2.93, -1.33] points "
+    "(seed 0; seed 1: -0.97 [-1.62, -0.32]), with 85 % of the parameters, both nets fitting "
+    "their training sets at their own best rate inside the grid. Checks at C = 8 against the "
+    "same rule (commit 29fb9d0, seed 0): three stacked 3x3 against one 7x7, -1.59 [-2.88, "
+    "-0.31]; twice the budget, -1.90 [-2.77, -1.04]; 300 training images, -0.86 [-1.73, +0.00]. "
+    "Post hoc, not deciding: at C = 16 the stack matched, +0.06 [-0.54, +0.67], both near the "
+    "~90 % this training set allows. VGG made the argument at 64-512 channels on ImageNet")
 
 
-@claims.rule("small_kernels_efficient", post_hoc=True, expected=stats.NUANCED,
-             deviation="stacked 3x3 convs match one large kernel of the same receptive field only "
-                       "at 16 channels: 2 stacked 3x3 against one 5x5 on 100 digit images per "
-                       "seed, +0.06 [-0.54, +0.67] points at C = 16 (81 % of the parameters) but "
-                       "-2.13 [-2.93, -1.33] at C = 8 (seed 0; seed 1: +0.04 [-0.81, +0.89] and "
-                       "-0.97 [-1.62, -0.32]); at C = 8 neither three 3x3 against 7x7 (-1.59 "
-                       "[-2.88, -0.31]), twice the budget (-1.90 [-2.77, -1.04]) nor 300 training "
-                       "images (-0.86 [-1.73, +0.00]) reach the margin. VGG made the argument at "
-                       "64-512 channels",
+@claims.rule("small_kernels_efficient", expected=stats.NOT_REPRODUCED, deviation=DEVIATION,
              rule=f"`stacked` 3x3 convs of C channels (2 in the quick profile, 3 in the full) "
                   f"against one conv of C channels with the same receptive field, (2 stacked + 1) "
                   f"wide, in the same network (3x3 stem, 2x2 max pool, linear head), each at its own "
-                  f"best Adam rate (held-out validation), per-seed training draws, at each width C of "
-                  f"`channels` (8 and 16 in the quick profile): the stack 'matches or beats' at C "
-                  f"when parameters(stack) < parameters(large) and the paired 95 % CI over seeds of "
-                  f"test accuracy(stack) - test accuracy(large), in points, has its lower bound above "
-                  f"{MARGIN:g} (non-inferiority at a {-MARGIN:g}-point margin); reproduced when it "
-                  f"does at every width, nuanced at some, not reproduced at none. Post hoc: the rule "
-                  f"fixed before the first run asked this at C = 8 only")
+                  f"best Adam rate (held-out validation), per-seed training draws, at C = "
+                  f"`channels` (8): reproduced when parameters(stack) < parameters(large) and the "
+                  f"paired 95 % CI over seeds of test accuracy(stack) - test accuracy(large), in "
+                  f"points, has its lower bound above {MARGIN:g} (non-inferiority at a "
+                  f"{-MARGIN:g}-point margin)")
 def _(results: Results, config: Config):
-    widths = list(config.channels)
-    params = {c: {b: int(results.sel("block_params", channels=c, block=b)) for b in BLOCKS}
-              for c in widths}
-    accuracy = {c: {b: test_points(results, "block", channels=c, block=b) for b in BLOCKS}
-                for c in widths}
-    gaps = {c: stats.paired_diff_ci(accuracy[c]["stack"], accuracy[c]["large"]) for c in widths}
-    fewer = {c: params[c]["stack"] < params[c]["large"] for c in widths}
-    holds = {c: fewer[c] and gaps[c].above(MARGIN) for c in widths}
-    deciding = min(widths, key=lambda c: gaps[c].low)  # the width closest to failing
-    per_width = lambda fn: {f"C={c}": fn(c) for c in widths}  # noqa: E731
-    return stats.outcome(
-        _over_widths(holds),
+    params = {b: int(results.sel("block_params", block=b)) for b in BLOCKS}
+    accuracy = {b: test_points(results, "block", block=b) for b in BLOCKS}
+    gap = stats.paired_diff_ci(accuracy["stack"], accuracy["large"])
+    fewer = params["stack"] < params["large"]
+    return stats.decide(
+        fewer and gap.above(MARGIN),
         f"test accuracy({block_name(config, 'stack')}) - test accuracy("
-        f"{block_name(config, 'large')}) at C = {deciding} (the lowest CI), points",
-        gaps[deciding], gap_by_width=per_width(lambda c: gaps[c]),
-        matches_or_beats_by_width=per_width(lambda c: holds[c]),
-        stack_beats_large_by_width=per_width(lambda c: gaps[c].above(0)),
-        parameters=per_width(lambda c: params[c]), fewer_parameters=per_width(lambda c: fewer[c]),
-        parameter_ratio=per_width(lambda c: params[c]["stack"] / params[c]["large"]),
-        margin=MARGIN,
-        test_accuracy=per_width(lambda c: {b: stats.mean_ci(accuracy[c][b], bounds=(0, 100))
-                                           for b in BLOCKS}),
-        chosen_rates=per_width(lambda c: {b: _rate_counts(results, "block", channels=c, block=b)
-                                          for b in BLOCKS}),
-        convergence=per_width(lambda c: {b: _convergence(results, "block", channels=c, block=b)
-                                         for b in BLOCKS}),
-        large_kernel=config.large_kernel, stacked=config.stacked)
+        f"{block_name(config, 'large')}) at C = {config.channels}, points", gap,
+        stack_beats_large=bool(gap.above(0)), parameters=params, fewer_parameters=bool(fewer),
+        parameter_ratio=params["stack"] / params["large"], margin=MARGIN,
+        test_accuracy={b: stats.mean_ci(accuracy[b], bounds=(0, 100)) for b in BLOCKS},
+        chosen_rates={b: _rate_counts(results, "block", block=b) for b in BLOCKS},
+        convergence={b: _convergence(results, "block", block=b) for b in BLOCKS},
+        channels=config.channels, large_kernel=config.large_kernel, stacked=config.stacked)
 
 
 @claims.rule("architectures_compared", kind=stats.DESCRIPTIVE,
@@ -469,63 +476,76 @@ def _plot_styles(ax, results: Results, config: Config):
 
 
 def _plot_blocks(ax, results: Results, config: Config):
-    """Test accuracy against parameters of the net with either block, across the widths C."""
+    """Test accuracy against parameters of the net with either block, at C = `channels`."""
     for b in BLOCKS:
-        params = [int(results.sel("block_params", channels=c, block=b)) for c in config.channels]
-        accuracy = np.stack([test_points(results, "block", channels=c, block=b)
-                             for c in config.channels], axis=1)  # (seed, channels)
-        _errorbar(ax, params, accuracy, fmt="-o", color=BLOCK_COLORS[b], label=block_name(config, b))
-        # The stack's labels to the left of its points, the large kernel's to the right.
-        side = (-6, "right") if b == "stack" else (6, "left")
-        for p, c, a in zip(params, config.channels, accuracy.mean(axis=0)):
-            ax.annotate(f"C={c}", (p, a), textcoords="offset points", xytext=(side[0], -3),
-                        ha=side[1], fontsize=8, color=BLOCK_COLORS[b])
-    _parameter_axis(ax)
+        params = int(results.sel("block_params", block=b))
+        _errorbar(ax, [params], test_points(results, "block", block=b)[:, None], fmt="o",
+                  color=BLOCK_COLORS[b], label=block_name(config, b))
+    # Two nets: a linear axis ticked at their parameter counts (log ticks would crowd).
+    ax.set_xticks([int(results.sel("block_params", block=b)) for b in BLOCKS])
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.margins(x=0.3)
+    ax.set_xlabel("parameters")
     ax.set_ylabel("test accuracy, % (mean, 95 % CI)")
-    ax.set_title("the same net with either block")
+    ax.set_title(f"the same net with either block, C = {config.channels}")
     plots.legend_outside(ax)
 
 
-def _block_gap(results: Results, channels: int) -> np.ndarray:
-    """Per seed, test accuracy(stack) - test accuracy(large) at width `channels`, points."""
-    return (test_points(results, "block", channels=channels, block="stack")
-            - test_points(results, "block", channels=channels, block="large"))
+def _block_gap(results: Results) -> np.ndarray:
+    """Per seed, test accuracy(stack) - test accuracy(large), points."""
+    return (test_points(results, "block", block="stack")
+            - test_points(results, "block", block="large"))
 
 
 def _plot_gap(ax, results: Results, config: Config):
-    """Each seed's paired accuracy difference stack - large at every width, its CI, the margin."""
-    for i, c in enumerate(config.channels):
-        gap = _block_gap(results, c)
-        ax.scatter(i + np.linspace(-0.15, 0.15, gap.size), gap, color="grey", s=12, alpha=0.7,
-                   label="one seed" if i == 0 else None)
-        _errorbar(ax, [i], gap[:, None], fmt="o", color="black",
-                  label="mean, 95 % CI" if i == 0 else None)
+    """Each seed's paired accuracy difference stack - large, its CI, and the margin."""
+    gap = _block_gap(results)
+    ax.scatter(np.linspace(-0.15, 0.15, gap.size), gap, color="grey", s=12, alpha=0.7,
+               label="one seed")
+    _errorbar(ax, [0], gap[:, None], fmt="o", color="black", label="mean, 95 % CI")
     ax.axhline(MARGIN, color=plots.PALETTE[1], linestyle="--", label=f"margin {MARGIN:g} point")
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_xticks(range(len(config.channels)), [f"C = {c}" for c in config.channels])
-    ax.set_xlim(-0.6, len(config.channels) - 0.4)
+    ax.set_xticks([0], [f"C = {config.channels}"])
+    ax.set_xlim(-0.6, 0.6)
     ax.set_xlabel("channels of the stem and the block")
     ax.set_ylabel("accuracy(stack) - accuracy(large), points")
     ax.set_title("paired difference over seeds")
     plots.legend_outside(ax)
 
 
+def _plot_val_curves(ax, results: Results):
+    """Validation accuracy during training of every net at its chosen rate: flat at the end
+    when the budget has converged."""
+    for prefix, nets in (("block", [{"block": b} for b in BLOCKS]),
+                         ("style", [{"style": s, "width": w} for s in STYLES
+                                    for w in results.coords["width"]])):
+        steps = results.coords[AXES[prefix]["step"]]
+        for net in nets:
+            curve = 100 * at_chosen_rate(results, "val_curve", prefix, **net).astype(np.float64)
+            color = BLOCK_COLORS[net["block"]] if prefix == "block" else STYLE_COLORS[net["style"]]
+            label = (f"{net['block']} block" if prefix == "block"
+                     else f"{STYLE_NAMES[net['style']]} {net['width']}")
+            plots.band(ax, steps, curve, label=label, color=color, bounds=(0, 100))
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation accuracy, % (mean, 95 % CI)")
+    ax.set_title("validation accuracy at each net's chosen rate")
+    plots.legend_outside(ax)
+
+
 def plot(results: Results, config: Config) -> dict:
-    """Accuracy against parameters for the three styles; the stack-versus-large comparison."""
-    fig, axes = plots.figure(ncols=3, width=4.4)
+    """Accuracy against parameters for the three styles; the stack-versus-large comparison;
+    the validation curves (convergence)."""
+    fig, axes = plots.figure(ncols=4, width=4.4)
     _plot_styles(axes[0, 0], results, config)
     _plot_blocks(axes[0, 1], results, config)
     _plot_gap(axes[0, 2], results, config)
-    parts = []
-    for c in config.channels:
-        gap = stats.paired_diff_ci(*(test_points(results, "block", channels=c, block=b)
-                                     for b in BLOCKS))
-        stack_params, large_params = results.sel("block_params", channels=c)  # BLOCKS order
-        ratio = stack_params / large_params
-        parts.append(f"C = {c}: {gap.mean:+.1f} [{gap.low:+.1f}, {gap.high:+.1f}] points with "
-                     f"{ratio:.0%} of the parameters")
+    _plot_val_curves(axes[0, 3], results)
+    gap = stats.paired_diff_ci(*(test_points(results, "block", block=b) for b in BLOCKS))
+    stack_params, large_params = results.sel("block_params")  # BLOCKS order
     plots.title(fig, f"Test accuracy of {block_name(config, 'stack')} convs minus one "
-                f"{block_name(config, 'large')[4:]} (same receptive field)\n" + "; ".join(parts))
+                f"{block_name(config, 'large')[4:]} (same receptive field) at C = "
+                f"{config.channels}: {gap.mean:+.1f} [{gap.low:+.1f}, {gap.high:+.1f}] points "
+                f"with {stack_params / large_params:.0%} of the parameters")
     return {"architectures": fig}
 
 

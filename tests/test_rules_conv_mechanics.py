@@ -31,24 +31,38 @@ def _accuracies(border_gain: float, centre_gain: float, best_rate: int, jitter: 
     return values
 
 
+def _formula_case_sizes() -> np.ndarray:
+    """The formula's output size of every value-check case, (case, 2), 0 for a missing dim."""
+    sizes = np.zeros((len(experiment.CASES), 2), int)
+    for i, case in enumerate(experiment.CASES):
+        for dim in range(len(case.spatial)):
+            sizes[i, dim] = experiment.case_formula(case, dim)
+    return sizes
+
+
 def _fabricated(border_gain=0.12, centre_gain=0.0, best_rate=1, jitter=0.01, errors=1e-7,
-                grid_lengths=None, case_sizes=None) -> Results:
-    """Results as `run` returns them: conv errors (case, seed), output lengths, and the
-    padding task's curves with SAME's advantage `border_gain` / `centre_gain` per region."""
+                grid_lengths=None, case_sizes=None, grid_reference=None,
+                case_reference=None) -> Results:
+    """Results as `run` returns them: conv errors (case, seed), output lengths (the library's
+    and XLA's; default: the formula's), and the padding task's curves with SAME's advantage
+    `border_gain` / `centre_gain` per region."""
     results = Results()
     results.add("conv_error", np.full((len(experiment.CASES), SEEDS), errors), ("case", "seed"),
                 case=[c.label for c in experiment.CASES], seed=list(range(SEEDS)))
-    if case_sizes is None:
-        case_sizes = np.zeros((len(experiment.CASES), 2), int)
-        for i, case in enumerate(experiment.CASES):
-            for dim in range(len(case.spatial)):
-                case_sizes[i, dim] = experiment.case_formula(case, dim)
-    results.add("case_output_size", case_sizes, ("case", "dim"), dim=[0, 1])
+    results.add("xla_same_error", np.full((len(experiment.SAME_CASES), SEEDS), 3e-8),
+                ("same_case", "seed"),
+                same_case=[experiment.CASES[i].label for i in experiment.SAME_CASES])
+    results.add("case_output_size", _formula_case_sizes() if case_sizes is None else case_sizes,
+                ("case", "dim"), dim=[0, 1])
+    results.add("case_reference_size",
+                _formula_case_sizes() if case_reference is None else case_reference,
+                ("case", "dim"))
     grid = experiment.size_grid(CONFIG)
-    if grid_lengths is None:
-        grid_lengths = [experiment.formula_length(*shape) for shape in grid]
-    results.add("grid_output_length", np.asarray(grid_lengths), ("shape",),
-                shape=[f"n{n} k{k} s{s} p{p}" for n, k, s, p in grid])
+    formula = [experiment.formula_length(*shape) for shape in grid]
+    results.add("grid_output_length", np.asarray(formula if grid_lengths is None else grid_lengths),
+                ("shape",), shape=[f"n{n} k{k} s{s} p{p}" for n, k, s, p in grid])
+    results.add("grid_reference_length",
+                np.asarray(formula if grid_reference is None else grid_reference), ("shape",))
     axes = ("padding", "lr", "region", "seed", "step")
     accuracy = _accuracies(border_gain, centre_gain, best_rate, jitter)
     results.add("val_accuracy", accuracy, axes, padding=list(experiment.PADDINGS), lr=list(RATES),
@@ -82,6 +96,8 @@ def test_exact_convs_right_sizes_and_an_edge_specific_same_advantage_reproduce()
     assert padding.details["chosen_rate_counts"]["VALID border"] == {
         "0.003": 0, "0.01": SEEDS, "0.03": 0, "0.1": 0}
     assert decided["conv_is_sliding_dot_product"].interval.mean == pytest.approx(1e-7)
+    assert decided["conv_is_sliding_dot_product"].details["largest_error_vs_xla_same_conv"][
+        "1-D n16 k4 s2 d1 SAME"] == pytest.approx(3e-8)
     sizes = decided["output_size_formula"]
     assert sizes.interval.n == len(experiment.size_grid(CONFIG)) + sum(
         len(c.spatial) for c in experiment.CASES)
@@ -125,7 +141,26 @@ def test_one_wrong_length_fails_the_size_check():
     sizes[-1, 1] -= 1
     decided = _decided(_fabricated(case_sizes=sizes))["output_size_formula"]
     assert decided.verdict == NOT_REPRODUCED
-    assert decided.details["mismatches"] == [f"{experiment.CASES[-1].label} axis 1: 5 (formula 6)"]
+    assert decided.details["mismatches"] == [
+        f"{experiment.CASES[-1].label} axis 1: 5 (formula 6, XLA 6)"]
+
+
+def test_a_length_equal_to_the_formula_but_not_to_xla_fails_the_size_check():
+    # The library and the formula agree (both could share one mistake); XLA's shape does not.
+    grid = experiment.size_grid(CONFIG)
+    reference = [experiment.formula_length(*shape) for shape in grid]
+    reference[7] -= 1
+    decided = _decided(_fabricated(grid_reference=reference))["output_size_formula"]
+    assert decided.verdict == NOT_REPRODUCED
+    assert decided.interval.mean == pytest.approx(1 - 1 / decided.interval.n)
+    n, k, s, p = grid[7]
+    formula = experiment.formula_length(n, k, s, p)
+    assert decided.details["mismatches"] == [f"n{n} k{k} s{s} p{p}: {formula} (formula {formula}, "
+                                             f"XLA {formula - 1})"]
+    case_reference = _formula_case_sizes()
+    case_reference[3, 0] += 1
+    assert _verdicts(_fabricated(case_reference=case_reference))["output_size_formula"] == (
+        NOT_REPRODUCED)
 
 
 # ------------------------------------------------------------------- the reference pieces
@@ -198,10 +233,33 @@ def test_the_value_check_passes_on_the_library_conv():
     draws = experiment.check_draws(normals, CONFIG)
     assert draws[0]["x"].shape == (2, CONFIG.check_batch, 17, CONFIG.check_in_channels)
     assert draws[-1]["kernel"].shape == (2, 3, 3, CONFIG.check_in_channels, CONFIG.check_out_channels)
-    errors, sizes = experiment._value_check(draws)
+    errors, sizes, xla_errors = experiment._value_check(draws)
     assert errors.shape == (len(experiment.CASES), 2) and errors.max() < 1e-6
+    assert xla_errors.shape == (5, 2) and xla_errors.max() < 1e-6  # the five SAME cases
     assert sizes[:3].tolist() == [[15, 0], [17, 0], [8, 0]]
     assert sizes[9].tolist() == [5, 7]  # 10x7, SAME, strides (2, 1)
+
+
+@pytest.mark.parametrize("case, shape", [
+    (experiment.ConvCase((13,), (5,), (2,), "SAME", (2,)), (7,)),
+    (experiment.ConvCase((7,), (3,), (2,), 1, (1,)), (4,)),
+    (experiment.ConvCase((12,), (5,), (1,), "CIRCULAR", (1,)), (12,)),
+    (experiment.ConvCase((8, 8), (4, 4), (2, 1), ((1, 2), (0, 1)), (1, 1)), (4, 6)),
+    (experiment.ConvCase((9, 11), (3, 3), (1, 2), 1, (2, 1)), (7, 6))])
+def test_lax_output_shape_is_xlas_shape_rule(case, shape):
+    assert experiment.lax_output_shape(case) == shape
+
+
+def test_the_library_equals_xlas_same_convolution():
+    # An even kernel with stride 2: SAME's odd zero must go on the high side, as in XLA.
+    rng = np.random.default_rng(2)
+    x, kernel = rng.normal(size=(2, 10, 7, 3)), rng.normal(size=(3, 2, 3, 4))
+    case = experiment.ConvCase((10, 7), (3, 2), (2, 1), "SAME", (1, 1))
+    x, kernel = jnp.asarray(x, jnp.float32), jnp.asarray(kernel, jnp.float32)
+    ours = np.asarray(conv(x, kernel, stride=case.stride, padding="SAME"))
+    xla = np.asarray(experiment._lax_conv(x, kernel, case))
+    assert ours.shape == xla.shape == (2, 5, 7, 4)
+    np.testing.assert_allclose(ours, xla, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("args, length", [((7, 3, 2, 1), 4), ((8, 5, 3, "VALID"), 2),

@@ -85,9 +85,25 @@ def test_a_learned_gain_rising_to_the_last_layer_is_reproduced():
     assert gain.details["gain_by_layer"]["input"] == 0.0
     # Each layer's step: conv2 -> conv3 adds (76 - 42) - (60 - 41) = 15 points of gain.
     assert gain.details["gain_change_by_step"]["conv2 -> conv3"].mean == pytest.approx(15.0, abs=1.5)
+    rises = gain.details["gain_rise_between_conv_layers"]
+    assert list(rises) == ["conv1 -> conv2", "conv2 -> conv3", "conv1 -> conv3"]
+    # conv1 -> conv3: (76 - 42) - (46 - 40) = 28 points of gain.
+    assert rises["conv1 -> conv3"].mean == pytest.approx(28.0, abs=1.5)
+    assert rises["conv1 -> conv3"].low > 20
     assert gain.details["l2_grid_edge_choices"]["trained"]["input"] == {"lowest": SEEDS,
                                                                         "highest": 0}
     assert decided["trained_probe_accuracy_rises"].verdict == stats.REPRODUCED
+
+
+def test_a_gain_that_rises_to_a_plateau_passes_the_rule():
+    # The rule does not demand a rise at every layer: 0 / 10 / 10 / 10 points reproduces;
+    # the conv-to-conv rises in the details show the plateau.
+    decided = _decided(_fabricated(trained=(0.27, 0.50, 0.50, 0.50),
+                                   random=(0.27, 0.40, 0.40, 0.40)))
+    gain = decided["deeper_features_more_linear_separable"]
+    assert gain.verdict == stats.REPRODUCED
+    rises = gain.details["gain_rise_between_conv_layers"]
+    assert abs(rises["conv1 -> conv3"].mean) < 1.5 and rises["conv1 -> conv3"].low < 0
 
 
 def test_a_rise_that_random_features_match_is_not_learned():

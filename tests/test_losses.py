@@ -72,3 +72,21 @@ def test_regression_losses_sum_over_outputs_and_average_over_examples():
     # The hand-written squared error of the suite agrees with Optax's l2_loss.
     assert float(losses.squared_error(_Constant(predictions), _batch(targets))[0]) \
         == pytest.approx(float(losses.l2_error(_Constant(predictions), _batch(targets))[0]))
+
+
+def test_on_fresh_batches_draws_its_batch_from_the_step_key():
+    import jax
+
+    def draw(key):
+        return {"x": jnp.zeros((4, 1)), "y": jax.random.randint(key, (4,), 0, 3)}
+
+    model = _Constant(jnp.log(jnp.array([[0.7, 0.2, 0.1]] * 4)))
+    loss = losses.OnFreshBatches(losses.cross_entropy, draw)
+    key = jax.random.key(5)
+    value, aux = loss(model, {"x": "ignored"}, train=True, key=key)
+    expected = losses.cross_entropy(model, draw(jax.random.split(key)[0]))[0]
+    assert float(value) == pytest.approx(float(expected))
+    other = loss(model, None, key=jax.random.key(6))[0]
+    assert float(other) != pytest.approx(float(value))  # another key, another batch
+    assert losses.OnFreshBatches(losses.cross_entropy, draw) == loss  # equal: shared programs
+    assert losses.fresh_placeholder(3)["x"].shape == (3, 1)

@@ -138,3 +138,27 @@ def classification_metrics(model, splits: Mapping[str, Mapping[str, jax.Array]])
         out[f"{split_name}/loss"] = loss
         out[f"{split_name}/accuracy"] = aux["accuracy"]
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class OnFreshBatches:
+    """A training loss on a fresh batch drawn from each step's key: `draw(key) -> batch`.
+
+    For tasks generated inside the compiled program (`sequence_tasks`): there is no fixed
+    training set to memorize, and `train.fit`'s sampled batch (from a placeholder dataset,
+    `fresh_placeholder`) is ignored. Frozen, so equal losses share `fit`'s compiled programs.
+    """
+
+    loss: object  # `loss(model, batch, train=..., key=...) -> (loss, aux)`, e.g. cross_entropy
+    draw: object  # `draw(key) -> batch`; a hashable callable (a module-level function or partial)
+
+    def __call__(self, model, batch, *, train: bool = False, key=None):
+        del batch  # the placeholder's rows
+        data_key, model_key = jax.random.split(key)
+        return self.loss(model, self.draw(data_key), train=train, key=model_key)
+
+
+def fresh_placeholder(runs: int) -> dict:
+    """The training data `train.fit` needs with `OnFreshBatches` and `data_axis=0`: one
+    one-row dataset per run (never read)."""
+    return {"x": jnp.zeros((runs, 1), jnp.int32)}

@@ -1,4 +1,4 @@
-"""CNN architectures: two stacked 3x3 convs of 8 channels trail one 5x5 conv (the same receptive field, 85 % of the parameters) by 2.1 [1.3, 2.9] (seed 1: 1.0 [0.3, 1.6]) points of test accuracy, beyond the 1-point margin; VGG-style nets lead AlexNet-style ones at equal width (+5.9 [3.9, 7.9] points), ResNet-style ones are close to VGG with a quarter of its parameters.
+"""CNN architectures: on 100 training digits, two stacked 3x3 convs of 8 channels (the receptive field of one 5x5, 85 % of its parameters) trail one 5x5 by 2.1 [1.3, 2.9] points of test accuracy (seed 1: 1.0 [0.3, 1.6]), so non-inferiority at a 1-point margin is not shown; with 1000 training images they match it (+0.07 [-0.34, +0.48]): a small-data effect. VGG-style nets lead AlexNet-style ones at equal width (+5.9 [3.9, 7.9] points), ResNet-style ones are close to VGG with a quarter of its parameters.
 
 Q&A: Q71 ("common CNN architectures: AlexNet; VGG, small 3x3 filters and depth; ResNet").
 Setup: scikit-learn's 8x8 digits as images (`image_data.digits_images`): a fixed test split of
@@ -29,11 +29,10 @@ Fashion-MNIST, also at C = 8.
 Review of the setup (written before this session's runs, from commit 29fb9d0's numbers):
 - Is C = 8 fair to the stack? Every layer of the net is 8 wide, so the stack's intermediate
   map is no narrower than the stem or the block's output: it is not a bottleneck the stack
-  alone suffers, and the parameter ratio (18/25) does not depend on C. At C = 16 both arms
-  sat at ~90 %, near what 100 training images allow, where any two reasonable blocks tie:
-  the weaker test. C = 8 is the width where capacity is scarce, which is where an argument
-  about parameter efficiency should show. So the rule fixed before the first run (C = 8
-  only) is a fair test, and its verdict stands as the pre-registered one (not post hoc).
+  alone suffers, and the parameter ratio (18/25) does not depend on C. C = 8 is the width
+  where capacity is scarce, which is where an argument about parameter efficiency should
+  show. So the rule fixed before the first run (C = 8 only) is a fair test, and its verdict
+  stands as the pre-registered one (not post hoc).
   Commit 29fb9d0 widened the rule to C = 8 and 16 after seeing C = 8 fail; that widening is
   undone here, and C = 16 appears only in the deviation text as a post-hoc observation.
 - Own best rate, not at a grid edge: both arms chose 0.01, the middle of (0.003, 0.01, 0.03),
@@ -41,9 +40,22 @@ Review of the setup (written before this session's runs, from commit 29fb9d0's n
 - Converged: both arms fit their training sets (training accuracy 100 %, mean final loss
   <= 0.007) and their validation accuracy changed by -0.1 to -0.2 points (CIs within [-0.5,
   +0.2]) over the last quarter of training (`convergence`; the figure's fourth panel, measured
-  in this session); the earlier checks at twice the budget
-  (320 steps, -1.90 [-2.77, -1.04]) and with 300 training images (-0.86 [-1.73, +0.00]) left
-  the sign unchanged.
+  in this session).
+- Adversarial review (12 seeds, C = 8, each arm at its own rate; runs kept outside the
+  repository): the deficit is a small-data effect, not a width or budget effect. 100 images:
+  seed 0 -2.13 [-2.93, -1.33], seed 1 -0.97 [-1.62, -0.32], seed 2 -0.97 [-2.22, +0.27],
+  seed 3 -1.05 [-2.30, +0.20]; seeds 0, 2, 3 pooled (36 seeds) -1.39 [-2.00, -0.78]. At
+  seed 0: 640 steps (4x) -1.57 [-2.59, -0.56] (the 5x5 at the grid's bottom rate, 0.003);
+  a finer rate grid -2.21 [-3.09, -1.32] and with BatchNorm -2.34 [-4.49, -0.19] (both with
+  the stack at the grid's top rate, 0.03: not converged); 100 images, 640 steps, a 597-image
+  test set (the matched control) -1.35 [-2.76, +0.05]. 1000 images, 640 steps, the same
+  597-image test set (converged: 100 % training accuracy, flat validation, both at 0.01
+  inside the grid): seed 0 +0.07 [-0.34, +0.48] (98.3 against 98.2 %), seed 1 -0.20
+  [-0.75, +0.36]: the rule passes there. So the mean deficit at 100 images is 1.0-2.1
+  points, and with 1000 images the stack matches the 5x5 with 85 % of its parameters, as
+  VGG argued: the claim holds with plenty of data and fails with little. (An older check
+  with 300 images, -0.86 [-1.73, +0.00], had the 5x5 at the grid's top rate; the 1000-image
+  runs replace it.) Post hoc, at C = 16 on 100 images: +0.06 [-0.54, +0.67].
 - Per-seed training draws: yes. Seeds: 12 (power, above).
 
 Part 2 (architectures_compared, descriptive). `models.alexnet_style` (a strided 5x5 first
@@ -370,14 +382,19 @@ claims = ClaimBook("cnn_architectures", questions="Q71")
 
 
 DEVIATION = (
-    "two stacked 3x3 convs of 8 channels trail one 5x5 conv of 8 channels (same receptive field) "
-    "by more than the 1-point margin on 100 digit images per seed: -2.13 [-2.93, -1.33] points "
-    "(seed 0; seed 1: -0.97 [-1.62, -0.32]), with 85 % of the parameters, both nets fitting "
-    "their training sets at their own best rate inside the grid. Checks at C = 8 against the "
-    "same rule (commit 29fb9d0, seed 0): three stacked 3x3 against one 7x7, -1.59 [-2.88, "
-    "-0.31]; twice the budget, -1.90 [-2.77, -1.04]; 300 training images, -0.86 [-1.73, +0.00]. "
-    "Post hoc, not deciding: at C = 16 the stack matched, +0.06 [-0.54, +0.67], both near the "
-    "~90 % this training set allows. VGG made the argument at 64-512 channels on ImageNet")
+    "non-inferiority at a 1-point margin is not shown on 100 digit images per seed: two stacked "
+    "3x3 convs of 8 channels against one 5x5 of 8 channels (same receptive field, 85 % of the "
+    "parameters), each at its own best rate, -2.13 [-2.93, -1.33] points (seed 0; seed 1: -0.97 "
+    "[-1.62, -0.32]; seeds 2, 3: -0.97 [-2.22, +0.27], -1.05 [-2.30, +0.20]; seeds 0, 2, 3 "
+    "pooled, 36 seeds: -1.39 [-2.00, -0.78]), a mean deficit of 1.0-2.1 points. It is a "
+    "small-data effect, not a width or budget one: with 1000 training images, 640 steps, a "
+    "597-image test set (converged: 100 % training accuracy, flat validation, both at 0.01 "
+    "inside the grid) the stack matches the 5x5, seed 0 +0.07 [-0.34, +0.48] (98.3 against "
+    "98.2 %), seed 1 -0.20 [-0.75, +0.36], and the rule passes, as VGG argued; the matched "
+    "control (100 images, 640 steps, same test set) gives -1.35 [-2.76, +0.05]. 640 steps at "
+    "100 images: -1.57 [-2.59, -0.56] (5x5 at the grid's bottom rate). Post hoc, not deciding: "
+    "at C = 16 on 100 images, +0.06 [-0.54, +0.67]. The claim holds with plenty of data and "
+    "fails with little; VGG made it at 64-512 channels on ImageNet")
 
 
 @claims.rule("small_kernels_efficient", expected=stats.NOT_REPRODUCED, deviation=DEVIATION,
@@ -448,30 +465,49 @@ def _errorbar(ax, x, values: np.ndarray, **kwargs):
     return ax.errorbar(x, mean, yerr=[mean - low, high - mean], capsize=4, markersize=5, **kwargs)
 
 
-def _parameter_axis(ax):
-    """A log x axis of parameter counts with plain-number ticks at 1 and 3 per decade, and
-    room at both ends for the points' labels."""
+def _parameter_axis(ax, counts: Sequence[int]):
+    """A log x axis of parameter counts ticked at the nets' real counts, with room at both
+    ends."""
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 3.0)))
+    ax.set_xticks(sorted(set(counts)))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.tick_params(axis="x", labelrotation=30)
     ax.margins(x=0.2)
     ax.set_xlabel("parameters (log scale)")
 
 
+def _styles_finding(means: Mapping[str, float], params: Mapping[str, int]) -> str:
+    """The panel's title from the data: the most accurate style, and the cheapest one's
+    accuracy and parameter share against it."""
+    best = max(means, key=means.get)
+    cheapest = min(params, key=params.get)
+    title = f"{STYLE_NAMES[best]} most accurate, {means[best]:.1f} %"
+    if cheapest != best:
+        title += (f";\n{STYLE_NAMES[cheapest]} {means[cheapest]:.1f} % with "
+                  f"{params[cheapest] / params[best]:.0%} of its parameters")
+    return title
+
+
 def _plot_styles(ax, results: Results, config: Config):
     """Test accuracy against parameters (log x) for each style across its widths."""
+    several = len(config.widths) > 1  # name the widths only when there is more than one
+    counts, means, widest_params = [], {}, {}
     for s in STYLES:
         params = [int(results.sel("style_params", style=s, width=w)) for w in config.widths]
         accuracy = np.stack([test_points(results, "style", style=s, width=w)
                              for w in config.widths], axis=1)  # (seed, width)
         _errorbar(ax, params, accuracy, fmt="-o", color=STYLE_COLORS[s], label=STYLE_NAMES[s])
+        counts += params
+        means[s], widest_params[s] = float(accuracy[:, -1].mean()), params[-1]
         for p, w, a in zip(params, config.widths, accuracy.mean(axis=0)):
-            ax.annotate(f"w{w}", (p, a), textcoords="offset points", xytext=(-6, 2), ha="right",
-                        fontsize=8, color=STYLE_COLORS[s])
-    _parameter_axis(ax)
+            if several:
+                ax.annotate(f"w{w}", (p, a), textcoords="offset points", xytext=(-6, 2),
+                            ha="right", fontsize=8, color=STYLE_COLORS[s])
+    _parameter_axis(ax, counts)
     ax.set_ylabel("test accuracy, % (mean, 95 % CI)")
-    ax.set_title("each style at its best rate, widths w")
+    width = f"width {config.widths[-1]}" + (" (widest)" if several else "")
+    ax.set_title(f"{width}: {_styles_finding(means, widest_params)}", fontsize=9)
     plots.legend_outside(ax)
 
 
@@ -513,23 +549,39 @@ def _plot_gap(ax, results: Results, config: Config):
     plots.legend_outside(ax)
 
 
-def _plot_val_curves(ax, results: Results):
-    """Validation accuracy during training of every net at its chosen rate: flat at the end
-    when the budget has converged."""
-    for prefix, nets in (("block", [{"block": b} for b in BLOCKS]),
-                         ("style", [{"style": s, "width": w} for s in STYLES
-                                    for w in results.coords["width"]])):
+def _net_curves(results: Results, config: Config):
+    """(label, colour, steps, validation curve in points (seed, step)) of every net at its
+    chosen rate, blocks named as in the other panels."""
+    nets = ([("block", {"block": b}) for b in BLOCKS]
+            + [("style", {"style": s, "width": w}) for s in STYLES for w in config.widths])
+    for prefix, net in nets:
         steps = results.coords[AXES[prefix]["step"]]
-        for net in nets:
-            curve = 100 * at_chosen_rate(results, "val_curve", prefix, **net).astype(np.float64)
-            color = BLOCK_COLORS[net["block"]] if prefix == "block" else STYLE_COLORS[net["style"]]
-            label = (f"{net['block']} block" if prefix == "block"
-                     else f"{STYLE_NAMES[net['style']]} {net['width']}")
-            plots.band(ax, steps, curve, label=label, color=color, bounds=(0, 100))
-    ax.set_xlabel("training step")
-    ax.set_ylabel("validation accuracy, % (mean, 95 % CI)")
-    ax.set_title("validation accuracy at each net's chosen rate")
-    plots.legend_outside(ax)
+        curve = 100 * at_chosen_rate(results, "val_curve", prefix, **net).astype(np.float64)
+        if prefix == "block":
+            yield block_name(config, net["block"]), BLOCK_COLORS[net["block"]], steps, curve
+        else:
+            label = STYLE_NAMES[net["style"]] + (f" {net['width']}" if len(config.widths) > 1
+                                                 else "")
+            yield label, STYLE_COLORS[net["style"]], steps, curve
+
+
+def _plot_val_curves(ax, results: Results, config: Config):
+    """Each net's change of validation accuracy over the last quarter of training, at its
+    chosen rate (mean over seeds, 95 % CI): near 0 when the budget has reached a plateau."""
+    labels, rises = [], {"block": [], "style": []}
+    for k, (label, color, steps, curve) in enumerate(_net_curves(results, config)):
+        # last_quarter_drop is (value at 3/4) - final: its negative is the rise.
+        rise = -curves.last_quarter_drop(steps, curve)
+        _errorbar(ax, [k], rise[:, None], fmt="o", color=color)
+        labels.append(label)
+        rises["block" if k < len(BLOCKS) else "style"].append(float(rise.mean()))
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", rotation_mode="anchor")
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_ylabel("change over the last quarter, points")
+    span = {part: f"{min(r):+.1f} to {max(r):+.1f}" for part, r in rises.items()}
+    ax.set_title(f"validation accuracy over the last quarter:\nblock nets {span['block']}, "
+                 f"styles {span['style']} points", fontsize=9)
 
 
 def plot(results: Results, config: Config) -> dict:
@@ -539,7 +591,7 @@ def plot(results: Results, config: Config) -> dict:
     _plot_styles(axes[0, 0], results, config)
     _plot_blocks(axes[0, 1], results, config)
     _plot_gap(axes[0, 2], results, config)
-    _plot_val_curves(axes[0, 3], results)
+    _plot_val_curves(axes[0, 3], results, config)
     gap = stats.paired_diff_ci(*(test_points(results, "block", block=b) for b in BLOCKS))
     stack_params, large_params = results.sel("block_params")  # BLOCKS order
     plots.title(fig, f"Test accuracy of {block_name(config, 'stack')} convs minus one "

@@ -63,7 +63,7 @@ Expected (quick, 8 seeds; seed 0 / seed 1):
   rates at T = 128: max 0.1–0.3, average 1.0; both at max's rate, max leads by 3.6 [1.9, 5.2] /
   1.9 [0.1, 3.6]. Review (seeds 2, 3; longer budget; weaker motif; wider detector; longer T):
   see MAX_POOL_DEVIATION; every variant stayed not reproduced.
-Runtimes (2 CPU cores): smoke ~10 s; quick ~55 s CPU warm unloaded (192 small programs; 100 s
+Runtime: smoke ~10 s; quick ~55 s CPU warm unloaded on 2 CPU cores (192 small programs; 100 s
 CPU and 2-4 min wall while other work shared the cores); full: not yet run on a GPU.
 """
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from experiments.attention_mechanics import explicit_attention
 from phenomena.models import transformer as T
 from phenomena.config import ConfigError
 
@@ -15,17 +16,6 @@ def _model(vocab=11, out=5, **fields):
     return T.Transformer(vocab, out, config, rngs=nnx.Rngs(0))
 
 
-def _explicit_attention(q, k, v, mask):
-    """softmax(q kᵀ / √d) v in float64 numpy, per batch and head."""
-    q, k, v = (np.asarray(a, np.float64) for a in (q, k, v))
-    logits = np.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(q.shape[-1])
-    if mask is not None:
-        logits = np.where(np.asarray(mask), logits, -np.inf)
-    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    weights /= weights.sum(axis=-1, keepdims=True)
-    return np.einsum("bhqk,bkhd->bqhd", weights, v), weights
-
-
 @pytest.mark.parametrize("masked", [False, True])
 def test_attention_layer_equals_the_explicit_formula(masked):
     layer = T.Attention(16, 4, rngs=nnx.Rngs(1))
@@ -33,7 +23,7 @@ def test_attention_layer_equals_the_explicit_formula(masked):
     mask = T.causal_mask(7) if masked else None
     out, weights = layer(x, mask=mask)
     split = lambda a: a.reshape(3, 7, 4, 4)  # noqa: E731
-    heads, expected_weights = _explicit_attention(split(layer.query(x)), split(layer.key(x)),
+    heads, expected_weights = explicit_attention(split(layer.query(x)), split(layer.key(x)),
                                                   split(layer.value(x)), mask)
     expected = np.asarray(layer.out(jnp.asarray(heads.reshape(3, 7, 16), jnp.float32)))
     np.testing.assert_allclose(out, expected, atol=2e-5)

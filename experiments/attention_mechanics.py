@@ -1,4 +1,5 @@
-"""Attention mechanics: (measured numbers go here once the quick profile has run)
+"""Attention mechanics: attention equals softmax(QKᵀ/√d)V to 2.6e-7, and a trained head that
+retrieves a value correctly 99.7 % of the time puts only 0.59 of its attention on the right key.
 
 Q&A: Q74 (what attention computes), Q76 (attention as a soft lookup of values by keys).
 
@@ -21,7 +22,13 @@ is judged at the rate with the best mean final validation accuracy on the other 
 Measured on held-out sequences: the query's attention weight on the queried pair, averaged
 over sequences (per seed), and the accuracy.
 
+Measured (quick, seed 0): formula error 2.6e-7 (24 mask x seed cases); after training, the
+query's weight on the queried pair 0.59 [0.56, 0.62], on itself 0.27, accuracy 99.7 %; the claim
+"> 0.9" is not reproduced at this converged setup (a recorded deviation: see the claim).
+
 Command:  python -m experiments.attention_mechanics --profile quick
+Runtime:  smoke ~10 s; quick ~90 s CPU (62 programs; 3 rates x 8 seeds x 3000 steps);
+          full (32 seeds, 32 pairs, 10000 steps) is for a GPU.
 """
 
 from __future__ import annotations
@@ -57,13 +64,13 @@ MAP_EXAMPLES = 12  # test sequences whose attention rows are kept for the maps
 class Config(BaseConfig):
     """Every knob of the experiment; `PROFILES` override some of them."""
 
-    pairs: int = 8  # key-value pairs per sequence
-    keys: int = 16  # distinct keys (each sequence uses `pairs` of them)
-    values: int = 8  # distinct values (the classes)
+    pairs: int = 4  # key-value pairs per sequence
+    keys: int = 8  # distinct keys (each sequence uses `pairs` of them)
+    values: int = 4  # distinct values (the classes)
     model: TransformerConfig = TransformerConfig(
         d_model=32, heads=1, layers=1, positions="none", readout="last")  # the retriever
-    lrs: tuple[float, ...] = (0.001, 0.003, 0.01)  # Adam peak rates (vmapped)
-    train: TrainConfig = TrainConfig(optimizer="adam", lr=0.003, steps=1500, batch_size=64,
+    lrs: tuple[float, ...] = (0.0003, 0.001, 0.003)  # Adam peak rates (vmapped)
+    train: TrainConfig = TrainConfig(optimizer="adam", lr=0.001, steps=3000, batch_size=32,
                                      eval_every=250)  # fresh sequences every step
     val_size: int = 512  # validation sequences per seed (choose the rate)
     test_size: int = 1024  # test sequences per seed (the attention mass and accuracy)
@@ -100,16 +107,18 @@ PROFILES = {
 
 # --------------------------------------------------------------------- part 1: the formula
 
-def explicit_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask) -> np.ndarray:
+def explicit_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                       mask) -> tuple[np.ndarray, np.ndarray]:
     """softmax(q kᵀ / √d) v in float64 numpy, per sequence and head: q, k, v are
-    (batch, time, heads, d); `mask` broadcasts to (batch, heads, q, k), True where allowed."""
+    (batch, time, heads, d); `mask` broadcasts to (batch, heads, q, k), True where allowed.
+    Returns the heads' outputs (batch, time, heads, d) and the weights (batch, heads, q, k)."""
     q, k, v = (np.asarray(a, np.float64) for a in (q, k, v))
     logits = np.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(q.shape[-1])
     if mask is not None:
         logits = np.where(np.asarray(mask), logits, -np.inf)
     weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
     weights /= weights.sum(axis=-1, keepdims=True)
-    return np.einsum("bhqk,bkhd->bqhd", weights, v)
+    return np.einsum("bhqk,bkhd->bqhd", weights, v), weights
 
 
 def _masks(key: jax.Array) -> list:
@@ -150,7 +159,7 @@ def formula_errors(keys: jax.Array) -> tuple[np.ndarray, np.ndarray]:
         q, k, v = (split(found[name][seed]) for name in ("q", "k", "v"))
         kernel, bias = (np.asarray(found[name][seed], np.float64) for name in ("kernel", "bias"))
         for i in range(len(MASKS)):
-            heads = explicit_attention(q, k, v, found["mask"][seed, i])
+            heads, _ = explicit_attention(q, k, v, found["mask"][seed, i])
             reference = heads.reshape(CHECK_BATCH, CHECK_LENGTH, CHECK_WIDTH) @ kernel + bias
             out = found["out"][seed, i]
             errors[i, seed] = np.max(np.abs(out - reference)) / np.max(np.abs(reference))
@@ -272,7 +281,18 @@ def _(results: Results, config: Config):
                         largest_row_sum_error=float(np.max(sums)))
 
 
-@claims.rule("attention_finds_key", questions="Q76",
+SOFT_HEAD = (
+    "At a converged setup (test accuracy 99.7 %, flat over the last 1500 of 3000 steps, each "
+    "seed's rate inside the grid) one trained head puts 0.59 [0.56, 0.62] of the query's "
+    "attention on the queried pair, 0.27 on the query itself and the rest on the other pairs "
+    "(0.80 of the pairs' share). Retrieval is solved by a soft lookup: the readout decodes the "
+    "answer from a weighted mix of values, and once the answer is right the cross-entropy "
+    "(final loss 0.014) no longer drives the weights apart. Every rate gives the same picture "
+    "(0.56, 0.59, 0.65 at 0.0003, 0.001, 0.003); the sharpest is the least accurate (97.9 %).")
+
+
+@claims.rule("attention_finds_key", questions="Q76", expected=stats.NOT_REPRODUCED,
+             deviation=SOFT_HEAD,
              rule=f"after training on key-value retrieval (one layer, one head, each seed at the "
                   f"rate chosen on the other seeds' validation accuracy), the query's attention "
                   f"weight on the queried pair, averaged over held-out sequences per seed: "
@@ -293,6 +313,11 @@ def _(results: Results, config: Config):
         mass_at_init=stats.mean_ci(at_chosen_rate(results, "test_target_mass")[:, 0], bounds=(0, 1)),
         weight_on_itself=stats.mean_ci(curves.final(at_chosen_rate(results, "test_self_mass")),
                                        bounds=(0, 1)),
+        # The claim reads the whole row; this is the share of the pairs' total that the
+        # queried pair gets, for readers who count the query's weight on itself apart.
+        share_among_pairs=stats.mean_ci(
+            curves.final(at_chosen_rate(results, "test_target_mass"))
+            / (1 - curves.final(at_chosen_rate(results, "test_self_mass"))), bounds=(0, 1)),
         rates_chosen={f"{lr:g}": int(np.sum(chosen_rate(results) == i))
                       for i, lr in enumerate(config.lrs)},
         val_accuracy_rise_last_quarter=stats.mean_ci(

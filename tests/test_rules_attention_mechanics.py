@@ -79,8 +79,9 @@ def test_the_formula_check_fails_on_a_large_error_or_rows_not_summing_to_one(err
 def test_the_explicit_formula_tells_a_missing_scale_apart():
     rng = np.random.default_rng(0)
     q, k, v = (rng.normal(size=(2, 5, 3, 8)) for _ in range(3))
-    scaled = experiment.explicit_attention(q, k, v, None)
-    unscaled = experiment.explicit_attention(q * np.sqrt(8), k, v, None)  # softmax(QKᵀ)V
+    scaled, weights_all = experiment.explicit_attention(q, k, v, None)
+    unscaled, _ = experiment.explicit_attention(q * np.sqrt(8), k, v, None)  # softmax(QKᵀ)V
+    np.testing.assert_allclose(weights_all.sum(-1), 1.0, rtol=1e-12)
     assert np.max(np.abs(scaled - unscaled)) / np.max(np.abs(scaled)) > 0.1
     # One query, one head, by hand.
     logits = q[0, 0, 0] @ k[0, :, 0].T / np.sqrt(8)

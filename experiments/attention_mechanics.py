@@ -7,9 +7,10 @@ Part 1, `attention_formula` (check). Per seed, the library's multi-head attentio
 (`models.transformer.Attention`, on `jax.nn.dot_product_attention`; 4 heads, width 32) with a
 random initialization, on random inputs (4 sequences of 12 vectors), with no mask, a causal
 mask and a padding mask; its output is compared with softmax(QKᵀ/√d)V written out in numpy
-float64 from the layer's own projections (`explicit_attention`), and its returned weights'
-rows must sum to 1. Statistic: the largest max|out − reference| / max|reference| over masks
-and seeds; a missing 1/√d scale gives ~0.3 (a test).
+float64 from the layer's own projections (`explicit_attention`); its returned weights must
+equal the formula's softmax and their rows sum to 1. Statistic: the largest
+max|out − reference| / max|reference| over masks and seeds; a missing 1/√d scale gives
+0.6–1.3 on random inputs (a test).
 
 Part 2, `attention_finds_key`. Key-value retrieval with one token per pair
 (`sequence_tasks.key_value_retrieval`): `pairs` pairs with distinct keys out of `keys`, each
@@ -52,6 +53,7 @@ from phenomena.results import Results
 from phenomena.train import TrainConfig
 
 ERROR_TOLERANCE = 1e-5  # float32 attention against the float64 formula (relative to max |ref|)
+WEIGHT_TOLERANCE = 1e-5  # float32 attention weights against the formula's (absolute; in [0, 1])
 SUM_TOLERANCE = 1e-6  # attention rows must sum to 1 within this
 MASS_THRESHOLD = 0.9  # the claim: attention mass on the correct key above 0.9
 MASKS = ("none", "causal", "padding")  # the masks of the formula check
@@ -77,7 +79,6 @@ class Config(BaseConfig):
 
     IGNORED_KEYS: ClassVar[Mapping[str, str]] = {
         "train.lr": "the peak rates are the grid `lrs`; each seed keeps the best on the others",
-        "model.readout": "the answer is read at the query, the last position",
         "model.max_len": "no learned positions: nothing is sized by max_len"}
 
     def __post_init__(self):
@@ -88,6 +89,8 @@ class Config(BaseConfig):
               "model.layers and model.heads must be 1: the claim reads one head's attention")
         check(self.model.positions == "none", "model.positions must be none (order is irrelevant)")
         check(not self.model.causal, "model.causal must be false (the query reads every pair)")
+        check(self.model.readout == "last",
+              "model.readout must be last: the answer is read at the query, the last position")
         check(len(self.lrs) >= 1 and all(r > 0 for r in self.lrs), "lrs must be positive rates")
         check(self.seeds >= 2, "seeds must be at least 2 (each seed's rate is chosen on the others)")
         check(self.train.batch_size > 0, "train.batch_size must be positive (fresh draws per step)")
@@ -147,24 +150,26 @@ def _layer_outputs(keys: jax.Array) -> dict:
     return jax.vmap(one)(keys)
 
 
-def formula_errors(keys: jax.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Per mask and seed (arrays (mask, seed)): the layer's relative error against
-    `explicit_attention` (the output projection applied in float64 too), and the largest
-    |row sum − 1| of its weights."""
+def formula_errors(keys: jax.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per mask and seed (arrays (mask, seed)): the layer's relative output error against
+    `explicit_attention` (the output projection applied in float64 too), the largest absolute
+    difference of its weights from the formula's, and the largest |row sum − 1| of its weights."""
     found = jax.tree.map(np.asarray, _layer_outputs(keys))
     split = lambda a: a.reshape(CHECK_BATCH, CHECK_LENGTH, CHECK_HEADS, -1)  # noqa: E731
     errors = np.zeros((len(MASKS), keys.shape[0]))
-    sums = np.zeros_like(errors)
+    weight_errors, sums = np.zeros_like(errors), np.zeros_like(errors)
     for seed in range(keys.shape[0]):
         q, k, v = (split(found[name][seed]) for name in ("q", "k", "v"))
         kernel, bias = (np.asarray(found[name][seed], np.float64) for name in ("kernel", "bias"))
         for i in range(len(MASKS)):
-            heads, _ = explicit_attention(q, k, v, found["mask"][seed, i])
+            heads, weights = explicit_attention(q, k, v, found["mask"][seed, i])
             reference = heads.reshape(CHECK_BATCH, CHECK_LENGTH, CHECK_WIDTH) @ kernel + bias
             out = found["out"][seed, i]
             errors[i, seed] = np.max(np.abs(out - reference)) / np.max(np.abs(reference))
-            sums[i, seed] = np.max(np.abs(found["weights"][seed, i].astype(np.float64).sum(-1) - 1))
-    return errors, sums
+            found_weights = found["weights"][seed, i].astype(np.float64)
+            weight_errors[i, seed] = np.max(np.abs(found_weights - weights))
+            sums[i, seed] = np.max(np.abs(found_weights.sum(-1) - 1))
+    return errors, weight_errors, sums
 
 
 # ------------------------------------------------------------------- part 2: the retrieval
@@ -206,8 +211,9 @@ def run(config: Config) -> Results:
     """The formula check per seed, then every seed trained at every rate in one program."""
     results = Results()
     keys = rng.seed_keys(config.seed, config.seeds)
-    errors, sums = formula_errors(rng.run_stream(keys, CHECK_STREAM))
+    errors, weight_errors, sums = formula_errors(rng.run_stream(keys, CHECK_STREAM))
     results.add("formula_error", errors, ("mask", "seed"), mask=list(MASKS))
+    results.add("weight_error", weight_errors, ("mask", "seed"))
     results.add("row_sum_error", sums, ("mask", "seed"))
 
     held_out = _held_out_sets(config, keys)
@@ -270,25 +276,33 @@ claims = ClaimBook("attention_mechanics", questions="Q74, Q76")
                   f"no mask, a causal mask and a padding mask: its output equals softmax(QKᵀ/√d)V "
                   f"written out in float64 numpy from its own projections (largest "
                   f"max|out − reference| / max|reference| over masks and seeds < "
-                  f"{ERROR_TOLERANCE:g}) and every row of its weights sums to 1 (within "
-                  f"{SUM_TOLERANCE:g})")
+                  f"{ERROR_TOLERANCE:g}), its weights equal the formula's softmax (largest "
+                  f"absolute difference < {WEIGHT_TOLERANCE:g}) and every row of its weights "
+                  f"sums to 1 (within {SUM_TOLERANCE:g})")
 def _(results: Results, config: Config):
     errors, sums = results["formula_error"], results["row_sum_error"]
-    holds = bool(np.all(errors < ERROR_TOLERANCE) and np.all(sums < SUM_TOLERANCE))
+    weight_errors = results["weight_error"]
+    holds = bool(np.all(errors < ERROR_TOLERANCE) and np.all(weight_errors < WEIGHT_TOLERANCE)
+                 and np.all(sums < SUM_TOLERANCE))
     return stats.decide(holds, "largest relative error of attention against the formula "
                                "(masks x seeds)", stats.Interval.exact(float(np.max(errors)), errors.size),
                         largest_error_per_mask=dict(zip(results.coords["mask"], np.max(errors, axis=1))),
+                        largest_weight_error=float(np.max(weight_errors)),
                         largest_row_sum_error=float(np.max(sums)))
 
 
 SOFT_HEAD = (
-    "At a converged setup (test accuracy 99.7 %, flat over the last 1500 of 3000 steps, each "
-    "seed's rate inside the grid) one trained head puts 0.59 [0.56, 0.62] of the query's "
-    "attention on the queried pair, 0.27 on the query itself and the rest on the other pairs "
-    "(0.80 of the pairs' share). Retrieval is solved by a soft lookup: the readout decodes the "
-    "answer from a weighted mix of values, and once the answer is right the cross-entropy "
-    "(final loss 0.014) no longer drives the weights apart. Every rate gives the same picture "
-    "(0.56, 0.59, 0.65 at 0.0003, 0.001, 0.003); the sharpest is the least accurate (97.9 %).")
+    "At a converged setup (test accuracy 99.7 %, flat over the last 1500 of 3000 steps; each "
+    "seed at the rate chosen on the other seeds' validation accuracy, 0.001 for 7 of 8 seeds, "
+    "ties at 100 % going to the lowest rate) one trained head puts 0.59 [0.56, 0.62] of the "
+    "query's attention on the queried pair, 0.27 on the query itself and the rest on the other "
+    "pairs (0.80 of the pairs' share). Retrieval is solved by a soft lookup: the readout decodes "
+    "the answer from a weighted mix of values, and once the answer is right the cross-entropy "
+    "(last-step training loss 0.014, mean over the 24 runs) no longer drives the weights apart. "
+    "Every rate gives the same picture (0.56, 0.59, 0.65 at 0.0003, 0.001, 0.003); the sharpest "
+    "is the least accurate (97.9 %). An adversarial review found no setup near 0.9: 3x the steps "
+    "0.58, a constant rate 0.61, width 64 0.61, 16 pairs 0.52, seeds 1 and 2 0.54 and 0.60; the "
+    "sharpest head seen, 0.77 at rate 0.01 and 3x the steps, retrieves only 90.6 % correctly.")
 
 
 @claims.rule("attention_finds_key", questions="Q76", expected=stats.NOT_REPRODUCED,

@@ -43,7 +43,8 @@ predecessors; Haviv et al. 2022), so the config refuses `model.causal`.
 
 Rules, written before the deciding run (the ledger's thresholds; 95 % intervals over seeds,
 percentile bootstrap since accuracies are bounded):
-- no_pe_fails_order_tasks: the no-position encoder's test accuracy; reproduced when its CI
+- no_pe_fails_order_tasks (counted as a check since review: it cannot fail short of a bug,
+  see above): the no-position encoder's test accuracy; reproduced when its CI
   lies at or below chance + 5 (55 %), not reproduced when it lies wholly above 55 % (the net
   reads order without positions), nuanced when it holds 55 %.
 - any_pe_solves_order_tasks: per encoding (sinusoidal, learned, rotary), "solves" when the CI
@@ -111,6 +112,7 @@ ENCODINGS = ("none", "sinusoidal", "learned", "rotary")  # the arms (Transformer
 WITH_POSITIONS = ENCODINGS[1:]
 READOUTS = ("mean", "first", "last")  # one label per sequence (not "every")
 EQUIVARIANCE_TOLERANCE = 1e-5  # relative, float32
+PERMUTATION_PROBE_FLOOR = 1e-3  # with positions the same probe must move the output (a real P)
 CHANCE = 50.0  # the order task's two answers are equally likely
 FAIL_MARGIN = 5.0  # points: "fails" means accuracy within 5 points of chance
 SOLVE_LEVEL = 95.0  # percent: "solves" means accuracy of at least 95 %
@@ -298,26 +300,31 @@ claims = ClaimBook("positional_encoding", questions="Q75")
 
 
 @claims.rule("no_pe_permutation_equivariant", kind=stats.CHECK,
-             rule=f"per seed, a randomly initialized two-layer encoder without positions, on random "
-                  f"tokens and a random permutation P of the positions: the largest "
-                  f"max|f(Px) − P f(x)| / max|f(x)| over seeds is below {EQUIVARIANCE_TOLERANCE:g} "
-                  f"(reported beside it, not part of the rule: the same with sinusoidal, learned "
-                  f"and rotary positions, which break the symmetry)")
+             rule=f"per seed, a randomly initialized encoder without positions (the "
+                  f"experiment's `model.layers` blocks), on random tokens and a random "
+                  f"permutation P of the positions: the largest max|f(Px) − P f(x)| / max|f(x)| "
+                  f"over seeds is below {EQUIVARIANCE_TOLERANCE:g}, and with sinusoidal, learned "
+                  f"and rotary positions the smallest is above {PERMUTATION_PROBE_FLOOR:g} (the "
+                  f"permutation is a real one: positions break the symmetry)")
 def _(results: Results, config: Config):
     errors = results.sel("equivariance_error_every", positions="none")
     worst = float(np.max(errors))
+    with_positions = {p: float(np.min(results.sel("equivariance_error_every", positions=p)))
+                      for p in WITH_POSITIONS}
     return stats.decide(
-        worst < EQUIVARIANCE_TOLERANCE,
+        worst < EQUIVARIANCE_TOLERANCE and min(with_positions.values()) > PERMUTATION_PROBE_FLOOR,
         "largest relative change of f(Px) against P f(x), no positions",
         stats.Interval.exact(worst, errors.size),
-        smallest_with_positions={p: float(np.min(results.sel("equivariance_error_every",
-                                                             positions=p)))
-                                 for p in WITH_POSITIONS},
+        smallest_with_positions=with_positions,
         mean_readout_change_without_positions=float(np.max(
             results.sel("equivariance_error_mean", positions="none"))))
 
 
-@claims.rule("no_pe_fails_order_tasks",
+# A check, not a claim: with the mean readout the position-free net is a function of the bag
+# of tokens, and the task's label is balanced given the bag, so this cannot fail short of a bug
+# in the task or the code (see the docstring; a review measured a bag-lookup classifier at
+# 49.9 % on 200 k sequences).
+@claims.rule("no_pe_fails_order_tasks", kind=stats.CHECK,
              rule=f"test accuracy (%) on the order task of the encoder without positions (mean "
                   f"readout), per seed at the rate chosen on the other seeds: reproduced when the "
                   f"95 % CI lies at or below chance + {FAIL_MARGIN:g} ({CHANCE + FAIL_MARGIN:g} %), "
@@ -410,7 +417,7 @@ def plot(results: Results, config: Config) -> dict:
     axes[0, 1].axhline(SOLVE_LEVEL, color="k", linestyle="--", linewidth=1)
     axes[0, 1].axhline(CHANCE, color="grey", linestyle=":", linewidth=1)
     rise = max(abs(_rise_last_quarter(results, e).mean) for e in WITH_POSITIONS)
-    axes[0, 1].set_title(f"with positions: last-quarter change ≤ {rise:.1f} points")
+    axes[0, 1].set_title(f"with positions: |last-quarter change| ≤ {rise:.2f} points")
     plots.legend_outside(axes[0, 1])
     _curves(axes[0, 2], results, "val_loss", "validation loss (cross-entropy)", log=True)
     axes[0, 2].axhline(np.log(2), color="grey", linestyle=":", linewidth=1, label="chance (ln 2)")

@@ -119,3 +119,14 @@ def test_sort_unique_gives_shorter_sorted_outputs():
         assert tgt[len(expected)] == tasks.EOS
         shorter += len(expected) < n
     assert shorter > 10  # repeats are common with 6 tokens
+
+
+def test_order_task_label_is_balanced_given_the_bag_of_tokens():
+    # What makes an order-blind model score chance: every bag of tokens (sorted sequence) is
+    # as likely to have A first as B first.
+    d = tasks.order_task(jax.random.key(1), 20000, length=4, fillers=2)
+    bags = np.sort(np.asarray(d["x"]), axis=1)
+    _, bag = np.unique(bags, axis=0, return_inverse=True)
+    y = np.asarray(d["y"])
+    for b in range(bag.max() + 1):
+        assert abs(y[bag.ravel() == b].mean() - 0.5) < 0.03, b

@@ -17,12 +17,12 @@ CONFIG = experiment.Config(seeds=SEEDS, lrs=RATES)
 ENCODINGS = experiment.ENCODINGS
 
 
-def _fabricated(final=None, best=None, equivariance_none=3e-7) -> Results:
+def _fabricated(final=None, best=None, equivariance_none=3e-7, equivariance_with=0.5) -> Results:
     """Accuracies (fractions) per encoding: `final` maps an encoding to its final validation and
     test accuracy per seed (a scalar or one value per seed) at its best rate (index
     `best[encoding]`, default 0); the other rate ends 0.05 lower. Curves start at 0.5 and reach
     the final value by step 200 (flat after). Equivariance errors: `equivariance_none` without
-    positions, 0.5 with them."""
+    positions, `equivariance_with` with them."""
     final = {"none": 0.5, "sinusoidal": 1.0, "learned": 1.0, "rotary": 1.0, **(final or {})}
     best = best or {}
     shape = (len(ENCODINGS), len(RATES), SEEDS, len(STEPS))
@@ -40,7 +40,7 @@ def _fabricated(final=None, best=None, equivariance_none=3e-7) -> Results:
     results.add("test_accuracy", accuracy.copy(), axes)
     results.add("val_loss", -np.log(np.clip(accuracy, 0.01, 1.0)) + 1e-3, axes)
     results.add("diverged_at", np.full(shape[:-1], -1), axes[:-1])
-    errors = np.full((len(ENCODINGS), SEEDS), 0.5)
+    errors = np.full((len(ENCODINGS), SEEDS), equivariance_with)
     errors[0] = equivariance_none
     results.add("equivariance_error_every", errors, ("positions", "seed"),
                 positions=list(ENCODINGS))
@@ -77,6 +77,12 @@ def test_an_order_blind_net_without_positions_and_solving_encodings_reproduce_ev
 
 def test_a_net_whose_output_moves_under_a_permutation_fails_the_check():
     assert _verdicts(_fabricated(equivariance_none=1e-3))[
+        "no_pe_permutation_equivariant"] == NOT_REPRODUCED
+
+
+def test_a_probe_that_moves_nothing_even_with_positions_fails_the_check():
+    # An identity "permutation" gives 0 everywhere: it tests nothing.
+    assert _verdicts(_fabricated(equivariance_none=0.0, equivariance_with=0.0))[
         "no_pe_permutation_equivariant"] == NOT_REPRODUCED
 
 

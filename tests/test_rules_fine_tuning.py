@@ -48,7 +48,8 @@ def _fabricated(gains=(50.0, 50.0, 50.0, 40.0), spread: float = 2.0, best: dict 
         axes = (f"{key}_lr", "per_class", "seed", "step")
         results.add(f"{key}_val_accuracy", curve, axes, **{f"{key}_lr": list(grid)},
                     per_class=list(COUNTS), step=STEPS)
-        results.add(f"{key}_test_accuracy", curve.copy(), axes)
+        # Test 2 points below validation, so that a rule reading the wrong split is seen.
+        results.add(f"{key}_test_accuracy", curve - 2.0, axes)
         results.add(f"{key}_diverged_at", np.full(final.shape, -1), axes[:-1])
     return results
 
@@ -62,6 +63,7 @@ def test_a_large_gain_at_the_small_counts_reproduces_the_claim():
     verdict = _decided(_fabricated())
     assert verdict.verdict == REPRODUCED
     assert verdict.interval.mean == pytest.approx(50.0)  # the mean over 2 and 4 per topic
+    assert verdict.details["test_accuracy"]["scratch"]["2/topic"].mean == pytest.approx(28.0)
     assert verdict.details["gain_at_largest_count"].mean == pytest.approx(40.0)
     # The small counts' mean gain minus the largest count's: the gap shrinks by 10 points.
     assert verdict.details["small_counts_minus_largest"].mean == pytest.approx(10.0)
@@ -73,7 +75,8 @@ def test_a_large_gain_at_the_small_counts_reproduces_the_claim():
     assert verdict.details["peak"]["at_per_class"] == 8
     assert verdict.details["peak"]["peak_minus_largest_count"].mean == pytest.approx(10.0)
     assert verdict.details["lm_loss"]["excess_over_bayes"].mean == pytest.approx(0.15)
-    # Converged fabricated curves: +1 point over the last half of the steps.
+    # Converged fabricated curves: +1 point over the last half of the steps (with evaluations
+    # at 0, 100, 200 the "last quarter" reading compares the last two evaluations).
     assert verdict.details["val_accuracy_rise_last_quarter"]["scratch"].mean == pytest.approx(1.0)
 
 

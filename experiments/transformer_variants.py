@@ -70,7 +70,10 @@ Setup choices, measured (pilots at 4 seeds unless stated; no rule was changed):
 - Language: 8 tokens per sequence, 12 kinds, 3 successors. At 600 steps the validation excess
   was, by rate 0.001 / 0.003 / 0.01 / 0.03 / 0.06: decoder 0.031 / 0.012 / 0.0067 / 0.0050 /
   0.017, encoder 0.17 / 0.048 / 0.028 / 0.20 / 0.90; each arm's best lies inside that grid and
-  on the quick grid (0.01, 0.03), where the decoder chooses 0.03 and the encoder 0.01.
+  on the quick grid (0.01, 0.03), where the decoder chooses 0.03 and the encoder 0.01. On a
+  finer grid at 2x the steps (review: seed 1, 8 seeds, rates 0.003-0.06) the decoder's best is
+  0.03 (0.06: 0.022) and the encoder's 0.02, level with 0.01 (0.0135 vs 0.0139); difference
+  0.0082 [0.0062, 0.0103]; at 3x the steps (seed 2, 6 seeds) 0.0067 [0.0051, 0.0083].
   Budget: the encoder is still falling at 600 steps. At 4x the budget (`--set
   lm_train.steps=2400 --set lm_train.eval_every=600`, 8 seeds) both come closer to the floor
   and the rule still holds: decoder 0.0020 [0.0017, 0.0024], encoder 0.0073 [0.0061, 0.0085],
@@ -102,9 +105,12 @@ Expected (quick, 8 seeds; seed 0 / seed 1):
   inputs of one token); token accuracy 99.9-100 %; the errors are at the longest inputs
   (reversal at 6 tokens: 99.0 % at seed 0). Decoded at seed 1: 6 5 2 4 7 -> 7 4 2 5 6 (reversal),
   2 6 4 5 6 4 -> 2 4 5 6 (sort_unique).
-Runtime: smoke ~17 s wall warm (~115 s CPU cold: three training programs and the decoding);
-quick 103-112 s CPU warm (user + sys; 106-204 s wall on 2 cores shared with other jobs),
-~225 s CPU cold.
+Runtime: smoke ~17 s wall warm (115-160 s CPU cold: three training programs and the decoding);
+quick 103-123 s CPU warm (user + sys; 106-204 s wall on 2 cores shared with other jobs),
+~225 s CPU cold. Full (32 seeds, wider models) is for a GPU and has not run: with a 64-wide,
+2-layer model at 1000 steps (review, seed 2, 6 seeds) two encoders stalled on fill-in-the-
+middle (51 % and 34 %; verdict unchanged), so pilot the full profile's part 1 budget on a GPU
+before trusting it.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def _fabricated(encoder_accuracy=0.99, decoder_accuracy=1 / 6, encoder_final=0.0
     axes = ("task", "s2s_lr", "seed")
     coords = dict(task=list(experiment.TASKS), s2s_lr=list(CONFIG.s2s_lrs))
     for name in ("val_exact", "test_exact", "test_token_accuracy"):
-        results.add(f"s2s_{name}", scores, axes, **coords)
+        results.add(f"s2s_{name}", scores.copy(), axes, **coords)
     results.add("s2s_test_exact_by_length", np.repeat(scores[..., None], len(LENGTHS), axis=-1),
                 (*axes, "length"), length=LENGTHS)
     results.add("s2s_diverged_at", np.full(shape, -1), axes)
@@ -100,6 +100,15 @@ def test_the_fill_in_middle_statistic_is_the_paired_gain_in_points_at_the_chosen
     assert verdict.interval.mean == pytest.approx(70.0)
     assert verdict.details["decoder_ceiling_from_left_context"] == pytest.approx(100 / 6)
     assert verdict.details["encoder_rates_chosen"] == {"0.003": 0, "0.01": SEEDS}
+
+
+def test_the_claims_read_the_test_split():
+    results = _fabricated(encoder_accuracy=0.9, decoder_accuracy=0.2)
+    results.arrays["fim_test_accuracy"][0] -= 0.1
+    results.arrays["s2s_test_exact"][0] -= 0.02
+    fill_in_middle, _, maps = experiment.claims.decide(results, CONFIG)
+    assert fill_in_middle.interval.mean == pytest.approx(60.0)
+    assert maps.details["reversal_exact_match"].mean == pytest.approx(0.97)
 
 
 @pytest.mark.parametrize("encoder", [1 / 6, 0.10])

@@ -83,8 +83,8 @@ Expected (quick, 8 seeds; seed 0 / seed 1):
   63 by 4.10 [4.00, 4.21] / 3.90 [3.68, 4.12] decades at init (x0.86 per step) and by 16.5
   [9.1, 23.9] / 19.8 [10.7, 29.0] in the RNN trained at d = 64 (x0.57 / x0.51 per step),
   falling to a minimum near lag 59, then rising 0.8 [0.5, 1.2] decades over the first fillers
-  of the sequence (lags 60-63, not among the power-of-two lags the rule reads); the trained net's gradient at the recalled token itself is 16 / 19
-  decades below lag 1 (it did not learn to read it: 41 / 33 %). Seed 2 (review): nuanced,
+  of the sequence (lags 60-63, not among the power-of-two lags the rule reads); the trained
+  net's gradient at the recalled token itself is 16 / 19 decades below lag 1 (it did not learn to read it: 41 / 33 %). Seed 2 (review): nuanced,
   trained fall 5.5 [-3.2, 14.3] decades: the RNN's rate at d = 64 was 0.003 (7/8 seeds), where
   5 of 8 trained nets keep a flat input gradient (-0.5 to +0.3 decades from lag 1 to 63); the
   at-init half fell 3.8-4.1 decades in all five review runs. The trained half holds at one
